@@ -1,0 +1,52 @@
+# DisklessTrap. `make demo` and `make test` set up everything they need
+# (Debian packages, the guest kernel, Go modules) on a fresh machine, as root.
+SHELL := /bin/bash
+GO ?= go
+CACHE ?= $(CURDIR)/.cache
+export CGO_ENABLED := 0
+export GOFLAGS := -buildvcs=false
+export DT_CACHE := $(CACHE)
+
+CMDS := bootsrv trapctl trap lab
+
+.PHONY: all build test unit lab-test demo lab-deps bench fuzz vet clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags='-s -w' -o bin/ $(addprefix ./cmd/,$(CMDS))
+	@ls -l bin/trap | awk '{print "agent binary (bin/trap):", $$5, "bytes"}'
+
+# Debian packages for the lab and the guest kernel (cached in .cache/, git-ignored).
+lab-deps:
+	tools/lab-deps.sh
+	tools/kernel/fetch.sh $(CACHE)/kernel
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests, then the lab (QEMU) tests. DT_LAB_REQUIRED=1 turns a missing
+# lab prerequisite into a failure instead of a skip.
+test: lab-deps build
+	$(GO) vet ./...
+	DT_LAB_REQUIRED=1 $(GO) test -count=1 -timeout 25m ./...
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+# A built-in example cluster: two nodes PXE-boot into the trap; prints the
+# ssh commands and runs until interrupted.
+demo: lab-deps build
+	bin/lab demo
+
+bench: lab-deps build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./... 
+
+# Short fuzzing of every parser (FUZZTIME per target).
+FUZZTIME ?= 20s
+fuzz:
+	tools/fuzz-all.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,147 @@
+// Package manifest is the one contract between bootsrv and the trap agent:
+// the per-node manifest a node fetches at boot, the events it reports back,
+// and the kernel command-line keys that tell the agent where bootsrv is.
+//
+// Neither side imports the other's packages; both import this one. Keep it
+// small and free of dependencies beyond the standard library so the agent
+// binary stays small.
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Version is the manifest schema version. A node refuses a manifest with a
+// newer major version than it knows.
+const Version = 1
+
+// Mode is what a node does when it boots.
+type Mode string
+
+// The boot modes (see docs/architecture.md).
+const (
+	ModeTrap      Mode = "trap"      // stay in the trap: SSH + console shell
+	ModeDiscovery Mode = "discovery" // unknown node: register inventory, wait in the trap
+	ModeRAMRoot   Mode = "ramroot"   // image into RAM/zram, overlay, switch_root
+	ModeISCSI     Mode = "iscsi"     // iSCSI + multipath + LUKS + zram overlays
+	ModeStatelite Mode = "statelite" // statelite trees
+	ModeInstall   Mode = "install"   // diskful: partscript + image + postscript, then local
+	ModeLocal     Mode = "local"     // boot from the local disk (iPXE script only)
+	ModeService   Mode = "service"   // trap with diagnostics
+)
+
+// Modes lists every valid mode, in documentation order.
+var Modes = []Mode{ModeTrap, ModeDiscovery, ModeRAMRoot, ModeISCSI, ModeStatelite, ModeInstall, ModeLocal, ModeService}
+
+// ParseMode validates s as a Mode.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("unknown mode %q (want one of trap, discovery, ramroot, iscsi, statelite, install, local, service)", s)
+}
+
+// Traps reports whether the mode keeps the node in the trap instead of
+// running a provisioning plan.
+func (m Mode) Traps() bool {
+	return m == ModeTrap || m == ModeDiscovery || m == ModeService
+}
+
+// Kernel command-line keys written by bootsrv's iPXE script and read by the
+// agent. BOOTIF is the pxelinux/iPXE convention: "01-aa-bb-cc-dd-ee-ff".
+const (
+	CmdlineBootIF = "BOOTIF"    // boot interface MAC, 01-xx-xx-...
+	CmdlineServer = "dt.server" // bootsrv base URL, e.g. http://198.18.0.1:8080
+	CmdlineNode   = "dt.node"   // node name; empty for unknown (discovery) nodes
+	CmdlineMode   = "dt.mode"   // mode at script time (informational; the manifest wins)
+	CmdlineDebug  = "dt.debug"  // 1: verbose agent logging
+)
+
+// Manifest is what GET /manifest/{node} returns (JSON).
+type Manifest struct {
+	Version  int    `json:"version"`
+	Node     string `json:"node"`
+	Hostname string `json:"hostname"`
+	Mode     Mode   `json:"mode"`
+	// Once is true when Mode is a next-boot-only override.
+	Once bool `json:"once,omitempty"`
+	// Server is bootsrv's base URL, e.g. "http://198.18.0.1:8080".
+	Server string `json:"server"`
+	// SSHKeys are authorized_keys lines allowed into the trap.
+	SSHKeys []string `json:"ssh_keys"`
+	// Network is the boot interface's configuration as the inventory knows it.
+	Network *Network `json:"network,omitempty"`
+	// Generated is when bootsrv rendered the manifest.
+	Generated time.Time `json:"generated"`
+}
+
+// Network is the boot interface's layer-3 configuration.
+type Network struct {
+	Interface string `json:"interface,omitempty"` // name in the inventory, e.g. "net0"
+	MAC       string `json:"mac"`
+	Address   string `json:"address"` // CIDR, e.g. "198.18.0.11/24"
+	Gateway   string `json:"gateway,omitempty"`
+}
+
+// Decode parses and validates a manifest.
+func Decode(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks the fields the agent depends on.
+func (m *Manifest) Validate() error {
+	switch {
+	case m.Version < 1 || m.Version > Version:
+		return fmt.Errorf("manifest: version %d not supported (agent knows 1..%d)", m.Version, Version)
+	case m.Node == "":
+		return fmt.Errorf("manifest: field node is empty")
+	case m.Server == "":
+		return fmt.Errorf("manifest %s: field server is empty", m.Node)
+	}
+	if _, err := ParseMode(string(m.Mode)); err != nil {
+		return fmt.Errorf("manifest %s: field mode: %w", m.Node, err)
+	}
+	return nil
+}
+
+// Event phases a node reports. The last phase reported is a node's phase in
+// `trapctl status`.
+const (
+	PhaseAgentStart  = "agent-start"  // /init started
+	PhaseNetUp       = "net-up"       // DHCP done; Data: address, interface
+	PhaseManifest    = "manifest"     // manifest fetched; Data: mode
+	PhaseTrapped     = "trapped"      // in the trap, SSH listening
+	PhaseHostKey     = "ssh-hostkey"  // Data: "key" = authorized_keys form of the host key, "fingerprint"
+	PhaseStepStart   = "step-start"   // Data: step
+	PhaseStepDone    = "step-done"    // Data: step
+	PhaseStepFailed  = "step-failed"  // Data: step; Message: the error
+	PhaseContinue    = "continue"     // left the trap (console exit / trap continue)
+	PhaseSysroot     = "sysroot-ready"
+	PhaseSwitchRoot  = "switch-root"
+	PhaseOSBooted    = "os-booted"
+	PhaseDiscovered  = "discovered" // unknown node registered; Data: inventory
+	PhaseProgress    = "progress"   // Data: step, done, total, percent, ...
+	PhaseError       = "error"      // anything else that went wrong; Message: the error
+	PhaseUnreachable = "unreachable"
+)
+
+// Event is what a node POSTs to /api/v1/events.
+type Event struct {
+	Node    string            `json:"node"`
+	MAC     string            `json:"mac,omitempty"`
+	Phase   string            `json:"phase"`
+	Message string            `json:"message,omitempty"`
+	Data    map[string]string `json:"data,omitempty"`
+	Time    time.Time         `json:"time"`
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab needs (idempotent; quick when present).
+set -euo pipefail
+pkgs=(
+  qemu-system-x86 ipxe-qemu ipxe ovmf          # QEMU, iPXE ROMs and binaries, UEFI firmware
+  busybox-static cpio kmod                     # initramfs and test OS userland, depmod
+  openssh-client iproute2                      # real SSH client, network namespaces
+  squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "lab-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "lab-deps: Debian packages present"
+fi
