@@ -1,0 +1,154 @@
+package inventory
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+)
+
+// Attrs are the attributes a node entry, a group or defaults may set.
+// A nil field is "not set" (the next source in precedence order decides);
+// a non-nil field is set, possibly to an empty value.
+//
+// Adding an attribute is one field: a pointer to a string kind or to a
+// slice of a string kind, with a yaml key and a check (see checks).
+type Attrs struct {
+	Mode    *manifest.Mode `yaml:"mode" check:"mode"`
+	Kernel  *string        `yaml:"kernel" check:"file"`
+	Initrd  *string        `yaml:"initrd" check:"file"`
+	Cmdline *string        `yaml:"cmdline" check:"line"`
+	SSHKeys *[]string      `yaml:"ssh_keys" check:"authorized_key"`
+	Image   *string        `yaml:"image" check:"line"`
+	Console *string        `yaml:"console" check:"line"`
+}
+
+// checks validate one string value of an attribute, by check tag.
+var checks = map[string]func(string) error{
+	"mode": func(s string) error {
+		_, err := manifest.ParseMode(s)
+		return err
+	},
+	"authorized_key": checkAuthorizedKey,
+	"file":           checkFile,
+	"line":           checkLine,
+}
+
+// attrField describes one field of Attrs.
+type attrField struct {
+	index int
+	key   string
+	list  bool // pointer to a slice
+	check func(string) error
+}
+
+var attrFields = buildAttrFields()
+
+func buildAttrFields() []attrField {
+	t := reflect.TypeFor[Attrs]()
+	var out []attrField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		check := checks[f.Tag.Get("check")]
+		if key == "" || check == nil || f.Type.Kind() != reflect.Pointer {
+			panic(fmt.Sprintf("inventory: Attrs.%s needs a pointer type, a yaml key and a known check tag", f.Name))
+		}
+		e := f.Type.Elem()
+		list := e.Kind() == reflect.Slice
+		if list {
+			e = e.Elem()
+		}
+		if e.Kind() != reflect.String {
+			panic(fmt.Sprintf("inventory: Attrs.%s must point to a string kind or a slice of one", f.Name))
+		}
+		out = append(out, attrField{index: i, key: key, list: list, check: check})
+	}
+	return out
+}
+
+// AttrKeys returns the YAML keys of all attributes, in declaration order.
+func AttrKeys() []string {
+	keys := make([]string, len(attrFields))
+	for i, f := range attrFields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+func attrByKey(key string) (attrField, bool) {
+	for _, f := range attrFields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return attrField{}, false
+}
+
+// field returns the reflect value of f in a (a pointer, possibly nil).
+func (a *Attrs) field(f attrField) reflect.Value {
+	return reflect.ValueOf(a).Elem().Field(f.index)
+}
+
+// Map returns the set attributes by YAML key with their values
+// (strings, []string, manifest.Mode, ...).
+func (a Attrs) Map() map[string]any {
+	m := map[string]any{}
+	for _, f := range attrFields {
+		if v := a.field(f); !v.IsNil() {
+			m[f.key] = v.Elem().Interface()
+		}
+	}
+	return m
+}
+
+// Val returns *p, or the zero value when the attribute is not set.
+func Val[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+func checkAuthorizedKey(s string) error {
+	if strings.ContainsAny(s, "\r\n") {
+		return fmt.Errorf("one authorized_keys line per entry, without newlines")
+	}
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err != nil {
+		return fmt.Errorf("invalid SSH public key: %v", err)
+	}
+	return nil
+}
+
+// checkLine rejects control characters: values end up in iPXE scripts and
+// kernel command lines, where a newline would inject commands.
+func checkLine(s string) error {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("control character %q not allowed", r)
+		}
+	}
+	return nil
+}
+
+// checkFile accepts a clean relative path below bootsrv's boot folder.
+func checkFile(s string) error {
+	if err := checkLine(s); err != nil {
+		return err
+	}
+	if s == "" {
+		return nil
+	}
+	if strings.HasPrefix(s, "/") || path.Clean(s) != s || s == ".." || strings.HasPrefix(s, "../") {
+		return fmt.Errorf("want a clean relative file name, got %q", s)
+	}
+	if strings.ContainsAny(s, " \\") {
+		return fmt.Errorf("file name %q contains a space or backslash", s)
+	}
+	return nil
+}
