@@ -77,6 +77,21 @@ type Manifest struct {
 	Network *Network `json:"network,omitempty"`
 	// Generated is when bootsrv rendered the manifest.
 	Generated time.Time `json:"generated"`
+
+	// Stateless boot (mode ramroot); see ramroot.go and RAMRootDefaults.
+
+	// Image is the OS image the node boots from RAM.
+	Image *Image `json:"image,omitempty"`
+	// Zram lists the compressed RAM disks to create; the first one holds
+	// the overlay upper and work directories.
+	Zram []Zram `json:"zram,omitempty"`
+	// Overlays are the mount points (inside the new root) that get their
+	// own overlayfs, in mount order. Default ["/", "/var"].
+	Overlays []string `json:"overlays,omitempty"`
+	// Sysroot is what the agent writes into the new root before switch_root.
+	Sysroot *Sysroot `json:"sysroot,omitempty"`
+	// Init is the program switch_root executes. Default "/sbin/init".
+	Init string `json:"init,omitempty"`
 }
 
 // Network is the boot interface's layer-3 configuration.
@@ -118,15 +133,15 @@ func (m *Manifest) Validate() error {
 // Event phases a node reports. The last phase reported is a node's phase in
 // `trapctl status`.
 const (
-	PhaseAgentStart  = "agent-start"  // /init started
-	PhaseNetUp       = "net-up"       // DHCP done; Data: address, interface
-	PhaseManifest    = "manifest"     // manifest fetched; Data: mode
-	PhaseTrapped     = "trapped"      // in the trap, SSH listening
-	PhaseHostKey     = "ssh-hostkey"  // Data: "key" = authorized_keys form of the host key, "fingerprint"
-	PhaseStepStart   = "step-start"   // Data: step
-	PhaseStepDone    = "step-done"    // Data: step
-	PhaseStepFailed  = "step-failed"  // Data: step; Message: the error
-	PhaseContinue    = "continue"     // left the trap (console exit / trap continue)
+	PhaseAgentStart  = "agent-start" // /init started
+	PhaseNetUp       = "net-up"      // DHCP done; Data: address, interface
+	PhaseManifest    = "manifest"    // manifest fetched; Data: mode
+	PhaseTrapped     = "trapped"     // in the trap, SSH listening
+	PhaseHostKey     = "ssh-hostkey" // Data: "key" = authorized_keys form of the host key, "fingerprint"
+	PhaseStepStart   = "step-start"  // Data: step
+	PhaseStepDone    = "step-done"   // Data: step
+	PhaseStepFailed  = "step-failed" // Data: step; Message: the error
+	PhaseContinue    = "continue"    // left the trap (console exit / trap continue)
 	PhaseSysroot     = "sysroot-ready"
 	PhaseSwitchRoot  = "switch-root"
 	PhaseOSBooted    = "os-booted"

@@ -1,0 +1,51 @@
+package ramroot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+)
+
+// SwitchRoot is the "switch-root" step: check the init exists in the new
+// root, report manifest.PhaseSwitchRoot, call BeforeSwitch, then
+// env.Sys.SwitchRoot(/sysroot, Init). On a node it only returns on failure.
+//
+// BeforeSwitch is the agent's hook: stop the SSH server and the console
+// shell, close the event client, flush logs. An error from it aborts the
+// switch (the node stays in the trap).
+//
+// u-root's SwitchRoot moves /dev, /proc, /sys and /run into the new root
+// and execs Init with no arguments and an empty environment.
+type SwitchRoot struct {
+	Init         string
+	Root         string
+	BeforeSwitch func() error
+}
+
+// Name implements plan.Step.
+func (s *SwitchRoot) Name() string { return "switch-root" }
+
+// String implements plan.Step.
+func (s *SwitchRoot) String() string {
+	return fmt.Sprintf("exec %s in %s (moves /dev /proc /sys /run)", s.Init, NewRoot)
+}
+
+// Run implements plan.Step.
+func (s *SwitchRoot) Run(ctx context.Context, env *plan.Env) error {
+	root := s.Root + NewRoot
+	if !host(env).Exists(root + s.Init) {
+		return fmt.Errorf("init %s: not found in %s", s.Init, NewRoot)
+	}
+	reportPhase(env, manifest.PhaseSwitchRoot, map[string]string{"step": s.Name(), "init": s.Init})
+	if s.BeforeSwitch != nil {
+		if err := s.BeforeSwitch(); err != nil {
+			return fmt.Errorf("before switch_root: %w", err)
+		}
+	}
+	if err := env.Sys.SwitchRoot(root, s.Init); err != nil {
+		return fmt.Errorf("switch_root %s %s: %w", NewRoot, s.Init, err)
+	}
+	return nil
+}

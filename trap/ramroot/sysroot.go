@@ -1,0 +1,230 @@
+package ramroot
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+)
+
+// NetworkEnv is where the sysroot step writes the boot interface's
+// configuration for the image's init (KEY=value lines, shell and systemd
+// EnvironmentFile compatible).
+const NetworkEnv = "/etc/dt/network.env"
+
+// NetworkdFile is the systemd-networkd unit written when the image has
+// /etc/systemd.
+const NetworkdFile = "/etc/systemd/network/10-dt-boot.network"
+
+// Sysroot is the "sysroot" step: hostname, network.env (and a
+// systemd-networkd .network when the image has /etc/systemd), the
+// manifest's files and symlinks, units enabled/disabled as symlinks in
+// /etc/systemd/system/multi-user.target.wants, /.autorelabel removed.
+// It reports manifest.PhaseSysroot when done.
+type Sysroot struct {
+	Node     string
+	Hostname string
+	Server   string
+	Network  *manifest.Network
+	Sysroot  manifest.Sysroot
+	Root     string
+}
+
+// Name implements plan.Step.
+func (s *Sysroot) Name() string { return "sysroot" }
+
+// String implements plan.Step.
+func (s *Sysroot) String() string {
+	parts := []string{"hostname " + s.hostname()}
+	if s.Network != nil {
+		parts = append(parts, fmt.Sprintf("%s %s %s %s", NetworkEnv, s.Network.Interface, s.Network.MAC, s.Network.Address))
+	}
+	if n := len(s.Sysroot.Files); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d file(s)", n))
+	}
+	if n := len(s.Sysroot.Symlinks); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d symlink(s)", n))
+	}
+	if len(s.Sysroot.Enable) > 0 {
+		parts = append(parts, "enable "+strings.Join(s.Sysroot.Enable, " "))
+	}
+	if len(s.Sysroot.Disable) > 0 {
+		parts = append(parts, "disable "+strings.Join(s.Sysroot.Disable, " "))
+	}
+	parts = append(parts, "rm /.autorelabel")
+	return "in " + NewRoot + ": " + strings.Join(parts, ", ")
+}
+
+func (s *Sysroot) hostname() string {
+	if s.Hostname != "" {
+		return s.Hostname
+	}
+	return s.Node
+}
+
+// Run implements plan.Step.
+func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
+	root := s.Root + NewRoot
+	h := host(env)
+	write := func(p string, data []byte, mode uint32) error {
+		if err := env.Sys.MkdirAll(path.Dir(root + p)); err != nil {
+			return err
+		}
+		if err := env.Sys.WriteFile(root+p, data, mode); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
+	}
+	if err := write("/etc/hostname", []byte(s.hostname()+"\n"), 0o644); err != nil {
+		return err
+	}
+	envText, err := NetworkEnvText(s.Node, s.hostname(), s.Server, s.Network)
+	if err != nil {
+		return err
+	}
+	if err := write(NetworkEnv, []byte(envText), 0o644); err != nil {
+		return err
+	}
+	if s.Network != nil && h.Exists(root+"/etc/systemd") {
+		if err := write(NetworkdFile, []byte(NetworkdText(s.Network)), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, f := range s.Sysroot.Files {
+		p, err := absPath(f.Path)
+		if err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		mode, err := ParseMode(f.Mode)
+		if err != nil {
+			return fmt.Errorf("file %s: %w", p, err)
+		}
+		if err := write(p, []byte(f.Content), mode); err != nil {
+			return err
+		}
+	}
+	for _, l := range s.Sysroot.Symlinks {
+		p, err := absPath(l.Path)
+		if err != nil {
+			return fmt.Errorf("symlink: %w", err)
+		}
+		if err := link(env, h, root, l.Target, p); err != nil {
+			return err
+		}
+	}
+	wants := "/etc/systemd/system/multi-user.target.wants/"
+	for _, u := range s.Sysroot.Enable {
+		if !unitRE.MatchString(u) {
+			return fmt.Errorf("enable %q: not a unit name", u)
+		}
+		target := ""
+		for _, dir := range []string{"/etc/systemd/system/", "/usr/lib/systemd/system/", "/lib/systemd/system/"} {
+			if h.Exists(root + dir + u) {
+				target = dir + u
+				break
+			}
+		}
+		if target == "" {
+			return fmt.Errorf("enable %s: no unit file in the image (looked in /etc, /usr/lib and /lib systemd/system)", u)
+		}
+		if err := link(env, h, root, target, wants+u); err != nil {
+			return fmt.Errorf("enable %s: %w", u, err)
+		}
+	}
+	for _, u := range s.Sysroot.Disable {
+		if !unitRE.MatchString(u) {
+			return fmt.Errorf("disable %q: not a unit name", u)
+		}
+		if err := h.Remove(root + wants + u); err != nil {
+			return fmt.Errorf("disable %s: %w", u, err)
+		}
+	}
+	if err := h.Remove(root + "/.autorelabel"); err != nil {
+		return fmt.Errorf("remove /.autorelabel: %w", err)
+	}
+	reportPhase(env, manifest.PhaseSysroot, map[string]string{"step": s.Name()})
+	return nil
+}
+
+var unitRE = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.(service|socket|timer|target|path|mount)$`)
+
+// link makes p (inside root) a symlink to target, replacing what was there.
+func link(env *plan.Env, h Host, root, target, p string) error {
+	if err := env.Sys.MkdirAll(path.Dir(root + p)); err != nil {
+		return err
+	}
+	if err := h.Remove(root + p); err != nil {
+		return fmt.Errorf("symlink %s: %w", p, err)
+	}
+	if err := env.Sys.Symlink(target, root+p); err != nil {
+		return fmt.Errorf("symlink %s -> %s: %w", p, target, err)
+	}
+	return nil
+}
+
+func absPath(p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("path %q: want an absolute path", p)
+	}
+	c := path.Clean(p)
+	if c == "/" {
+		return "", fmt.Errorf("path %q: names the root", p)
+	}
+	return c, nil
+}
+
+// NetworkEnvText renders network.env: NODE, HOSTNAME, SERVER, INTERFACE
+// (the inventory's name, e.g. net0: find the kernel link by MAC), MAC,
+// ADDRESS (CIDR), GATEWAY. Values with shell-special characters are single
+// quoted; a quote or newline in a value is an error.
+func NetworkEnvText(node, hostname, server string, n *manifest.Network) (string, error) {
+	kv := [][2]string{{"NODE", node}, {"HOSTNAME", hostname}, {"SERVER", server}}
+	if n != nil {
+		kv = append(kv, [2]string{"INTERFACE", n.Interface}, [2]string{"MAC", n.MAC},
+			[2]string{"ADDRESS", n.Address}, [2]string{"GATEWAY", n.Gateway})
+	}
+	var b strings.Builder
+	for _, p := range kv {
+		v := p[1]
+		if strings.ContainsAny(v, "'\n\r\x00") {
+			return "", fmt.Errorf("network.env %s=%q: quote or newline in value", p[0], v)
+		}
+		if !safeRE.MatchString(v) {
+			v = "'" + v + "'"
+		}
+		fmt.Fprintf(&b, "%s=%s\n", p[0], v)
+	}
+	return b.String(), nil
+}
+
+var safeRE = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]*$`)
+
+// NetworkdText renders the systemd-networkd unit for the boot interface.
+func NetworkdText(n *manifest.Network) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by the DisklessTrap agent.\n[Match]\nMACAddress=%s\n\n[Network]\n", n.MAC)
+	if n.Address == "" {
+		b.WriteString("DHCP=ipv4\n")
+	} else {
+		fmt.Fprintf(&b, "Address=%s\n", n.Address)
+	}
+	if n.Gateway != "" {
+		fmt.Fprintf(&b, "Gateway=%s\n", n.Gateway)
+	}
+	return b.String()
+}
+
+func reportPhase(env *plan.Env, phase string, data map[string]string) {
+	if env.Report == nil {
+		return
+	}
+	node := ""
+	if env.Manifest != nil {
+		node = env.Manifest.Node
+	}
+	env.Report(manifest.Event{Node: node, Phase: phase, Data: data})
+}
