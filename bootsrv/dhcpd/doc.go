@@ -1,0 +1,25 @@
+// Package dhcpd is bootsrv's DHCPv4 server for network booting.
+//
+// It is split in two halves:
+//
+//   - Decide, the decision table: given one request, the network it belongs
+//     to, the static reservations and the dynamic pool, it returns the reply
+//     (or none) and a Decision saying why. It never touches a socket and is
+//     table-tested.
+//   - Server, the UDP side: it reads packets concurrently on a fixed number of
+//     workers, learns the arrival interface (IP_PKTINFO) to pick the network
+//     of direct clients, and sends the reply to the right place: the relay
+//     (giaddr:67), the renewing client (ciaddr:68) or the broadcast address
+//     on the arrival interface. It never blocks on anything per packet (no
+//     ping before offering).
+//
+// Boot files follow the client: option 93 architecture 0 (BIOS) gets
+// undionly.kpxe, 7 and 9 (x86-64 UEFI) get snponly.efi, other architectures
+// only get an address; a client that says it is iPXE (option 77 "iPXE" or
+// option 175 present) gets the HTTP URL of the boot script instead.
+//
+// The package does not know the inventory: the caller supplies reservations
+// through Env.Reserve and Env.Reserved, and the dynamic pool through the
+// Leases interface (MemLeases is the in-memory implementation, with an
+// OnChange hook for persistence).
+package dhcpd

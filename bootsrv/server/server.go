@@ -1,0 +1,300 @@
+// Package server wires bootsrv together: it loads the inventory, opens the
+// runtime state, and runs the DHCP, TFTP and HTTP services until its
+// context ends. Reload swaps in a freshly loaded inventory (SIGHUP) without
+// touching runtime state.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/disklesstrap/disklesstrap/bootsrv/api"
+	"github.com/disklesstrap/disklesstrap/bootsrv/dhcpd"
+	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
+)
+
+// Config is bootsrv's command line.
+type Config struct {
+	ConfigPath string // cluster.yaml
+	Interface  string // bind DHCP to this interface ("" = all)
+	StateDir   string // state.db lives here
+	DataDir    string // tftp/, boot/, images/
+	HTTPAddr   string // default ":8080"
+	DHCPAddr   string // default ":67"; "off" disables DHCP
+	TFTPAddr   string // default ":69"; "off" disables TFTP
+	Log        *slog.Logger
+}
+
+// Server is a running bootsrv.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	cluster  atomic.Pointer[inventory.Cluster]
+	reserved atomic.Pointer[map[netip.Addr]bool]
+	store    *state.Store
+	leases   *dhcpd.MemLeases
+	leaseQ   chan leaseChange
+	httpPort int
+}
+
+type leaseChange struct {
+	lease   dhcpd.Lease
+	deleted bool
+}
+
+// New loads the inventory and opens the state; nothing listens yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":8080"
+	}
+	if cfg.DHCPAddr == "" {
+		cfg.DHCPAddr = ":67"
+	}
+	if cfg.TFTPAddr == "" {
+		cfg.TFTPAddr = ":69"
+	}
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--http %q: %w", cfg.HTTPAddr, err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, leaseQ: make(chan leaseChange, 4096)}
+	if s.httpPort, err = strconv.Atoi(port); err != nil {
+		return nil, fmt.Errorf("--http %q: port: %w", cfg.HTTPAddr, err)
+	}
+	c, err := inventory.Load(cfg.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	s.setCluster(c)
+	if s.store, err = state.Open(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	s.leases = &dhcpd.MemLeases{OnChange: func(l dhcpd.Lease, deleted bool) {
+		select {
+		case s.leaseQ <- leaseChange{l, deleted}:
+		default:
+			s.log.Warn("lease persistence queue full; lease kept in memory only", "mac", l.MAC)
+		}
+	}}
+	saved, err := s.store.Leases()
+	if err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	restored := make([]dhcpd.Lease, 0, len(saved))
+	for _, l := range saved {
+		mac, err := net.ParseMAC(l.MAC)
+		if err != nil {
+			continue
+		}
+		restored = append(restored, dhcpd.Lease{MAC: mac, Network: l.Network, Addr: l.IP, Expires: l.Expires})
+	}
+	s.leases.Restore(restored)
+	return s, nil
+}
+
+// Cluster is the inventory in force.
+func (s *Server) Cluster() *inventory.Cluster { return s.cluster.Load() }
+
+func (s *Server) setCluster(c *inventory.Cluster) {
+	res := make(map[netip.Addr]bool)
+	for _, n := range c.Nodes() {
+		for _, i := range n.Interfaces {
+			if i.IP.IsValid() {
+				res[i.IP] = true
+			}
+		}
+	}
+	s.reserved.Store(&res)
+	s.cluster.Store(c)
+}
+
+// Reload re-reads the inventory. A bad file is reported and the old
+// inventory stays in force. Networks (DHCP subnets and pools) are read at
+// start only; a change there needs a restart, and Reload says so.
+func (s *Server) Reload() error {
+	c, err := inventory.Load(s.cfg.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("reload %s (keeping the previous inventory): %w", s.cfg.ConfigPath, err)
+	}
+	if !sameNetworks(s.Cluster().Networks(), c.Networks()) {
+		s.log.Warn("reload: networks changed; restart bootsrv for DHCP to use them")
+	}
+	s.setCluster(c)
+	s.log.Info("inventory reloaded", "file", s.cfg.ConfigPath, "nodes", len(c.Nodes()))
+	return nil
+}
+
+func sameNetworks(a, b []*inventory.Network) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if *a[i] != *b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Run serves until ctx ends, then shuts everything down and closes the state.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.store.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	httpSrv := &http.Server{
+		Addr: s.cfg.HTTPAddr,
+		Handler: api.New(api.Config{
+			Cluster:       &s.cluster,
+			InventoryPath: s.cfg.ConfigPath,
+			Store:         s.store,
+			DataDir:       s.cfg.DataDir,
+			Logger:        s.log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", s.cfg.HTTPAddr, err)
+	}
+
+	var dhcp *dhcpd.Server
+	if s.cfg.DHCPAddr != "off" {
+		dhcp, err = dhcpd.New(dhcpd.Config{
+			Listen:    s.cfg.DHCPAddr,
+			Interface: s.cfg.Interface,
+			Networks:  s.dhcpNetworks(),
+			BootURL: func(n dhcpd.Network) string {
+				return "http://" + net.JoinHostPort(n.Server.String(), strconv.Itoa(s.httpPort)) + "/boot.ipxe"
+			},
+			Reserve:  s.reserve,
+			Reserved: func(ip netip.Addr) bool { return (*s.reserved.Load())[ip] },
+			Leases:   s.leases,
+			Log:      s.log.With("svc", "dhcp"),
+		})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("dhcp: %w", err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	run("http", func() error { return httpSrv.Serve(ln) })
+	if dhcp != nil {
+		run("dhcp", func() error { return dhcp.Serve(ctx) })
+	}
+	if s.cfg.TFTPAddr != "off" {
+		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
+		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
+	}
+	run("leases", func() error { s.persistLeases(ctx); return nil })
+	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
+		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path())
+
+	<-ctx.Done()
+	shutCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	httpSrv.Shutdown(shutCtx)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (s *Server) dhcpNetworks() []dhcpd.Network {
+	var out []dhcpd.Network
+	for _, n := range s.Cluster().Networks() {
+		out = append(out, dhcpd.Network{
+			Name: n.Name, Subnet: n.Subnet, Server: n.Server, Gateway: n.Gateway,
+			DynamicStart: n.DynamicStart, DynamicEnd: n.DynamicEnd, Lease: n.Lease,
+		})
+	}
+	return out
+}
+
+func (s *Server) reserve(mac net.HardwareAddr) (netip.Addr, string, bool) {
+	_, iface, ok := s.Cluster().ByMAC(mac)
+	if !ok || !iface.IP.IsValid() {
+		return netip.Addr{}, "", false
+	}
+	return iface.IP, iface.Network, true
+}
+
+// persistLeases writes lease changes to the store in batches.
+func (s *Server) persistLeases(ctx context.Context) {
+	flush := func(batch []leaseChange) {
+		var puts []state.Lease
+		for _, c := range batch {
+			mac := c.lease.MAC.String()
+			if c.deleted {
+				if err := s.store.DeleteLease(mac); err != nil {
+					s.log.Error("lease delete", "mac", mac, "err", err)
+				}
+				continue
+			}
+			puts = append(puts, state.Lease{MAC: mac, IP: c.lease.Addr, Network: c.lease.Network, Expires: c.lease.Expires})
+		}
+		if len(puts) > 0 {
+			if err := s.store.PutLeases(puts); err != nil {
+				s.log.Error("lease write", "n", len(puts), "err", err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			var batch []leaseChange
+			for {
+				select {
+				case c := <-s.leaseQ:
+					batch = append(batch, c)
+				default:
+					flush(batch)
+					return
+				}
+			}
+		case c := <-s.leaseQ:
+			batch := []leaseChange{c}
+		more:
+			for len(batch) < 512 {
+				select {
+				case c := <-s.leaseQ:
+					batch = append(batch, c)
+				default:
+					break more
+				}
+			}
+			flush(batch)
+		}
+	}
+}

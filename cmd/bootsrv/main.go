@@ -1,0 +1,75 @@
+// Command bootsrv is DisklessTrap's boot server: DHCPv4, TFTP, HTTP (iPXE
+// scripts, kernels, initramfs, manifests, the admin API and node events).
+//
+//	bootsrv --config cluster.yaml --interface br0 --state /var/lib/disklesstrap --data /srv/disklesstrap
+//
+// SIGHUP reloads the inventory; SIGINT/SIGTERM stop it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/disklesstrap/disklesstrap/bootsrv/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bootsrv:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bootsrv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file")
+	fs.StringVar(&cfg.Interface, "interface", "", "bind DHCP to this interface (default: all)")
+	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite)")
+	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
+	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
+	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)
+	fs.StringVar(&cfg.TFTPAddr, "tftp", ":69", `TFTP listen address ("off" to disable)`)
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := srv.Reload(); err != nil {
+					cfg.Log.Error("SIGHUP", "err", err)
+				}
+			}
+		}
+	}()
+	return srv.Run(ctx)
+}
