@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+	"github.com/disklesstrap/disklesstrap/trap/ramroot"
+)
+
+// registerModes wires the implemented modes and their step commands into
+// plan.Default. Modes not registered here fail with "mode X: not
+// implemented in this agent", which drops the node into the trap.
+func registerModes() {
+	plan.Default.RegisterMode(manifest.ModeRAMRoot, ramroot.Plan)
+	for name, mk := range ramroot.Commands() {
+		plan.Default.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
+			return mk(m), nil
+		})
+	}
+}
