@@ -5,6 +5,7 @@ pkgs=(
   qemu-system-x86 ipxe-qemu ipxe ovmf          # QEMU, iPXE ROMs and binaries, UEFI firmware
   busybox-static cpio kmod                     # initramfs and test OS userland, depmod
   openssh-client iproute2                      # real SSH client, network namespaces
+  tftp-hpa atftp                               # real TFTP clients for the tftpd tests
   squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
 )
 missing=()

@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/disklesstrap/disklesstrap/tools/lab"
+	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+)
+
+// TestPXEToTrapSSH boots one BIOS node (QEMU's iPXE ROM) and one UEFI node
+// (OVMF's own PXE -> snponly.efi over TFTP -> iPXE) at the same time, logs
+// in to both with the real OpenSSH client, and checks status, mode
+// switches across a bootsrv restart, and --once.
+func TestPXEToTrapSSH(t *testing.T) {
+	requireLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	c, err := labcluster.Start(ctx, t, labcluster.Options{
+		Initrd: sharedInitrd(t),
+		Nodes: []labcluster.Node{
+			{Name: "cn001", MAC: "52:54:00:18:00:01", IP: "198.18.0.11", Firmware: lab.BIOS},
+			{Name: "cn002", MAC: "52:54:00:18:00:02", IP: "198.18.0.12", Firmware: lab.UEFI},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := trapctl(t)
+	run := func(args ...string) (string, error) {
+		full := append([]string{"netns", "exec", c.Lab.Namespace(), ctl, "--server", c.URL}, args...)
+		out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
+		return string(out), err
+	}
+
+	nodes := map[string]*lab.Node{}
+	for _, name := range []string{"cn001", "cn002"} {
+		n, err := c.Boot(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[name] = n
+	}
+
+	var wg sync.WaitGroup
+	for name, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prompt := "root@" + name + "_DisklessTrap:/root#"
+			if err := n.WaitConsole(ctx, prompt, 5*time.Minute); err != nil {
+				t.Errorf("%s (%s): console prompt: %v", name, n.Spec.Firmware, err)
+				return
+			}
+			t.Logf("TIMING %s (%s): power-on to trap prompt %.1fs", name, n.Spec.Firmware, n.Elapsed().Seconds())
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	k, _ := labcluster.FindKernel()
+	for _, name := range []string{"cn001", "cn002"} {
+		t.Run("ssh-"+name, func(t *testing.T) {
+			if err := c.WaitSSH(ctx, name, 60*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.SSH(ctx, name, c.Key, "uname", "-r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(out); got != k.Version {
+				t.Errorf("uname -r on %s = %q, want %q", name, got, k.Version)
+			}
+			cmdline, err := c.SSH(ctx, name, c.Key, "cat /proc/cmdline")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mac := nodes[name].MACs[0]
+			for _, want := range []string{"BOOTIF=01-" + strings.ReplaceAll(mac, ":", "-"), "dt.node=" + name, "dt.server=" + c.URL} {
+				if !strings.Contains(cmdline, want) {
+					t.Errorf("/proc/cmdline on %s = %q, want it to contain %q", name, cmdline, want)
+				}
+			}
+			// Exit status travels back.
+			if _, err := c.SSH(ctx, name, c.Key, "exit 3"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+				t.Errorf("ssh %s 'exit 3': err = %v, want exit status 3", name, err)
+			}
+			// A key that is not in the inventory is refused.
+			if out, err := c.SSH(ctx, name, c.WrongKey, "true"); err == nil {
+				t.Errorf("ssh %s with a key not in the inventory succeeded: %q", name, out)
+			} else if !strings.Contains(err.Error(), "Permission denied") {
+				t.Errorf("ssh %s with the wrong key: %v, want Permission denied", name, err)
+			}
+		})
+	}
+
+	t.Run("status", func(t *testing.T) {
+		out, err := run("status")
+		if err != nil {
+			t.Fatalf("trapctl status: %v\n%s", err, out)
+		}
+		for _, name := range []string{"cn001", "cn002"} {
+			if !lineHas(out, name, "trapped") {
+				t.Errorf("trapctl status: no line with %s and phase trapped:\n%s", name, out)
+			}
+		}
+		keys, err := run("hostkeys", "cn[001-002]")
+		if err != nil || strings.Count(keys, "ssh-ed25519") != 2 {
+			t.Errorf("trapctl hostkeys = %q, %v; want two ssh-ed25519 lines", keys, err)
+		}
+	})
+
+	t.Run("mode-survives-restart-and-once", func(t *testing.T) {
+		if out, err := run("mode", "set", "cn001", "local"); err != nil {
+			t.Fatalf("trapctl mode set: %v\n%s", err, out)
+		}
+		if out, err := run("mode", "set", "cn002", "service", "--once"); err != nil {
+			t.Fatalf("trapctl mode set --once: %v\n%s", err, out)
+		}
+		if err := c.StopBootsrv(); err != nil {
+			t.Logf("stop bootsrv: %v", err)
+		}
+		if err := c.StartBootsrv(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run("status", "cn[001-002]")
+		if err != nil {
+			t.Fatalf("trapctl status: %v\n%s", err, out)
+		}
+		if !lineHas(out, "cn001", "local") || !lineHas(out, "cn002", "service") {
+			t.Errorf("after restart, trapctl status =\n%s\nwant cn001 local and cn002 service", out)
+		}
+		// The once mode applies to one boot: the next script has it, the
+		// one after that has the persistent mode again.
+		for i, want := range []string{"dt.mode=service", "dt.mode=trap"} {
+			script, err := c.API.IPXEScript(ctx, nodes["cn002"].MACs[0], "efi")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(script, want) {
+				t.Errorf("boot %d of cn002: iPXE script lacks %q:\n%s", i+1, want, script)
+			}
+		}
+		script, err := c.API.IPXEScript(ctx, nodes["cn001"].MACs[0], "pcbios")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(script, "sanboot") {
+			t.Errorf("cn001 in mode local: script lacks sanboot:\n%s", script)
+		}
+	})
+}
+
+// lineHas reports whether one line of out contains every word.
+func lineHas(out string, words ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		ok := true
+		for _, w := range words {
+			if !strings.Contains(line, w) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = fmt.Sprintf

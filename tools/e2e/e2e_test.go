@@ -1,0 +1,95 @@
+// Package e2e holds the lab tests: real QEMU nodes PXE-boot through real
+// iPXE from the real bootsrv inside a network namespace, into the trap
+// agent, and the real OpenSSH client logs in. They need root, QEMU and the
+// guest kernel (make lab-deps); without them they skip, unless
+// DT_LAB_REQUIRED=1 (make test) turns the skip into a failure.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+)
+
+// requireLab skips (or fails under DT_LAB_REQUIRED=1) without the lab's
+// prerequisites.
+func requireLab(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, bin := range []string{"qemu-system-x86_64", "ssh", "ssh-keygen", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, bin)
+		}
+	}
+	if _, err := labcluster.FindKernel(); err != nil {
+		missing = append(missing, err.Error())
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if os.Getenv("DT_LAB_REQUIRED") == "1" {
+		t.Fatalf("lab prerequisites missing: %s", strings.Join(missing, ", "))
+	}
+	t.Skipf("lab prerequisites missing: %s (make lab-deps; run as root)", strings.Join(missing, ", "))
+}
+
+var (
+	initrdOnce sync.Once
+	initrdPath string
+	initrdErr  error
+	binOnce    sync.Once
+	binDir     string
+	binErr     error
+)
+
+// sharedInitrd builds the trap initramfs once per test binary.
+func sharedInitrd(t *testing.T) string {
+	t.Helper()
+	initrdOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dt-e2e-initrd-")
+		if err != nil {
+			initrdErr = err
+			return
+		}
+		initrdPath, initrdErr = labcluster.BuildInitrd(context.Background(), filepath.Join(dir, "trap.cpio.gz"))
+	})
+	if initrdErr != nil {
+		t.Fatal(initrdErr)
+	}
+	return initrdPath
+}
+
+// trapctl builds the CLI once per test binary and returns its path.
+func trapctl(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "dt-e2e-bin-"); binErr != nil {
+			return
+		}
+		_, binErr = labcluster.GoBuild(context.Background(), "./cmd/trapctl", binDir)
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "trapctl")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if initrdPath != "" {
+		os.RemoveAll(filepath.Dir(initrdPath))
+	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,109 @@
+package labcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/disklesstrap/disklesstrap/initrd"
+)
+
+// RepoRoot is the directory holding the project's go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/disklesstrap/disklesstrap\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errNoRepo
+		}
+		dir = parent
+	}
+}
+
+// Kernel is the cached guest kernel (make lab-deps fetches it).
+type Kernel struct {
+	Version     string
+	Vmlinuz     string
+	ModulesRoot string // contains lib/modules/Version
+}
+
+// CacheDir is $DT_CACHE or REPO/.cache.
+func CacheDir() (string, error) {
+	if d := os.Getenv("DT_CACHE"); d != "" {
+		return d, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, ".cache"), nil
+}
+
+// FindKernel locates the guest kernel cache.
+func FindKernel() (*Kernel, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cache, "kernel")
+	v, err := os.ReadFile(filepath.Join(dir, "KVER"))
+	if err != nil {
+		return nil, fmt.Errorf("guest kernel cache %s missing (run make lab-deps): %w", dir, err)
+	}
+	k := &Kernel{Version: strings.TrimSpace(string(v)), Vmlinuz: filepath.Join(dir, "vmlinuz"), ModulesRoot: filepath.Join(dir, "root")}
+	if _, err := os.Stat(k.Vmlinuz); err != nil {
+		return nil, fmt.Errorf("guest kernel (run make lab-deps): %w", err)
+	}
+	return k, nil
+}
+
+// TrapModules are the kernel modules the lab's trap initramfs carries.
+var TrapModules = []string{"virtio_net", "virtio_pci", "e1000"}
+
+// BuildInitrd builds the trap initramfs for the cached guest kernel.
+func BuildInitrd(ctx context.Context, out string) (string, error) {
+	k, err := FindKernel()
+	if err != nil {
+		return "", err
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	res, err := initrd.Build(ctx, initrd.Config{
+		ModuleDir:     root,
+		ModulesRoot:   k.ModulesRoot,
+		KernelVersion: k.Version,
+		Modules:       TrapModules,
+		Output:        out,
+	})
+	if err != nil {
+		return "", fmt.Errorf("build trap initramfs: %w", err)
+	}
+	return res.Path, nil
+}
+
+// GoBuild builds a command of this module into dir and returns its path.
+func GoBuild(ctx context.Context, pkg, dir string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w: %s", pkg, err, b)
+	}
+	return out, nil
+}
