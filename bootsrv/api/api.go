@@ -1,0 +1,281 @@
+// Package api serves bootsrv's HTTP side: the iPXE chain and per-node
+// scripts, boot files (kernels, initramfs images), per-node manifests, node
+// events, and the admin API that trapctl (package client) talks to.
+//
+// Routes (net/http ServeMux patterns):
+//
+//	GET    /boot.ipxe                 chain script: -> /ipxe?mac=..&platform=..
+//	GET    /ipxe?mac=M&platform=P     per-node script (starts a boot: consumes --once)
+//	GET    /boot/{file...}            files under DATA/boot (Range requests, no listings)
+//	GET    /manifest/{node}           manifest.Manifest (JSON)
+//	GET    /manifest?mac=M            manifest by MAC; unknown MAC: discovery manifest
+//	POST   /api/v1/events             one manifest.Event or a JSON array of them
+//	GET    /api/v1/events?node=N&limit=K
+//	GET    /api/v1/nodes?range=R&blame=1
+//	GET    /api/v1/nodes/{name}?blame=1
+//	POST   /api/v1/nodes              api.NodeEdit: add a node or range
+//	PATCH  /api/v1/nodes/{range}      api.NodeEdit.Fields: set attributes
+//	DELETE /api/v1/nodes/{range}
+//	POST   /api/v1/mode               api.ModeSet -> api.ModeSetResult
+//	GET    /api/v1/status?range=R     []api.Status
+//	GET    /api/v1/hostkeys?range=R   known_hosts lines "ADDRESS KEYTYPE KEY"
+//
+// Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
+// field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
+//
+// Next-boot-only modes are consumed when /ipxe serves a known node's script
+// (state.Store.StartBoot); the manifest fetched later in that same boot
+// still shows the once mode with Once set.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/disklesstrap/disklesstrap/api"
+	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+)
+
+// Config wires the handlers to the rest of bootsrv.
+type Config struct {
+	// Cluster holds the current inventory. bootsrv's SIGHUP reload stores
+	// a new one; node edits through the API store theirs too.
+	Cluster *atomic.Pointer[inventory.Cluster]
+	// InventoryPath is the cluster.yaml that node edits rewrite.
+	InventoryPath string
+	// Store is the runtime state.
+	Store *state.Store
+	// DataDir holds boot/ (served at /boot/) and tftp/ (not served here).
+	DataDir string
+	// BaseURL returns the public base URL ("http://198.18.0.1:8080") that
+	// scripts and manifests point nodes to, for a request. Nil derives it
+	// from the request's Host header.
+	BaseURL func(r *http.Request) string
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for manifests' Generated; nil means time.Now.
+	Now func() time.Time
+}
+
+// API is bootsrv's HTTP handler.
+type API struct {
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	editMu sync.Mutex // serializes inventory edits (read-modify-write of the file)
+}
+
+// New returns the handler for cfg.
+func New(cfg Config) *API {
+	if cfg.BaseURL == nil {
+		cfg.BaseURL = HostBaseURL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &API{cfg: cfg, log: log, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+// HostBaseURL derives the base URL from the request: "http://" + Host.
+func HostBaseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (a *API) routes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+		a.mux.Handle(pattern, handler{a, fn})
+	}
+	h("GET /boot.ipxe", a.bootIPXE)
+	h("GET /ipxe", a.nodeIPXE)
+	h("GET /boot/{file...}", a.bootFile)
+	h("GET /manifest/{node}", a.manifestByName)
+	h("GET /manifest", a.manifestByMAC)
+	h("POST /api/v1/events", a.postEvents)
+	h("GET /api/v1/events", a.getEvents)
+	h("GET /api/v1/nodes", a.listNodes)
+	h("GET /api/v1/nodes/{name}", a.getNode)
+	h("POST /api/v1/nodes", a.addNodes)
+	h("PATCH /api/v1/nodes/{range}", a.setNodes)
+	h("DELETE /api/v1/nodes/{range}", a.deleteNodes)
+	h("POST /api/v1/mode", a.setMode)
+	h("GET /api/v1/status", a.status)
+	h("GET /api/v1/hostkeys", a.hostKeys)
+}
+
+// ServeHTTP implements http.Handler. Requests no route matches get a JSON
+// api.Error with the mux's status (404, or 405 with its Allow header).
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusOnly{header: http.Header{}}
+	h.ServeHTTP(sw, r)
+	if allow := sw.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if loc := sw.header.Get("Location"); loc != "" && sw.status/100 == 3 {
+		http.Redirect(w, r, loc, sw.status) // path cleaning redirects
+		return
+	}
+	msg := fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)
+	if sw.status == http.StatusMethodNotAllowed {
+		msg = fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)
+	}
+	writeError(w, sw.status, msg)
+}
+
+// statusOnly records the status and headers a handler writes.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header { return s.header }
+func (s *statusOnly) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}
+func (s *statusOnly) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+// cluster is the current inventory.
+func (a *API) cluster() (*inventory.Cluster, error) {
+	if a.cfg.Cluster == nil {
+		return nil, errorf(http.StatusServiceUnavailable, "no inventory loaded")
+	}
+	c := a.cfg.Cluster.Load()
+	if c == nil {
+		return nil, errorf(http.StatusServiceUnavailable, "no inventory loaded")
+	}
+	return c, nil
+}
+
+// httpError is an error with the status to answer.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &httpError{status, fmt.Sprintf(format, args...)}
+}
+
+// handler adapts a handler that returns an error.
+type handler struct {
+	a  *API
+	fn func(http.ResponseWriter, *http.Request) error
+}
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			h.a.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	err := h.fn(w, r)
+	if err == nil {
+		h.a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "took", time.Since(start))
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+	case errors.As(err, &mbe):
+		status = http.StatusRequestEntityTooLarge
+	}
+	lvl := slog.LevelInfo
+	if status >= 500 {
+		lvl = slog.LevelError
+	}
+	h.a.log.Log(r.Context(), lvl, "http error", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "err", err)
+	writeError(w, status, err.Error())
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(api.Error{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+	return nil
+}
+
+func writeText(w http.ResponseWriter, s string) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, err := w.Write([]byte(s))
+	return err
+}
+
+// decodeJSON reads a JSON body of at most max bytes into v, strictly.
+func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, "request body: %v", err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "request body: trailing data after the JSON value")
+	}
+	return nil
+}
+
+// boolParam reads a boolean query parameter ("1", "true", "", ...).
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch strings.ToLower(r.URL.Query().Get(name)) {
+	case "", "0", "false", "no":
+		return false, nil
+	case "1", "true", "yes":
+		return true, nil
+	}
+	return false, errorf(http.StatusBadRequest, "query parameter %s: want 1 or 0, got %q", name, r.URL.Query().Get(name))
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+
+	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/manifest"
+)
+
+// manifestByName serves GET /manifest/{node}; a discovery name
+// ("mac-525400000001") gets the discovery manifest.
+func (a *API) manifestByName(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.cluster()
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("node")
+	if n, ok := c.Node(name); ok {
+		m, err := a.nodeManifest(r, c, n)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, m)
+	}
+	if mac, ok := parseDiscoveryName(name); ok {
+		if _, ok, err := a.cfg.Store.DiscoveredNode(mac.String()); err != nil {
+			return err
+		} else if ok {
+			m, err := a.discoveryManifest(r, c, mac)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, m)
+		}
+	}
+	return errorf(http.StatusNotFound, "node %s not in the inventory", name)
+}
+
+// manifestByMAC serves GET /manifest?mac=MAC.
+func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
+	mac, err := parseMAC(r, "mac")
+	if err != nil {
+		return err
+	}
+	c, err := a.cluster()
+	if err != nil {
+		return err
+	}
+	if n, _, ok := c.ByMAC(mac); ok {
+		m, err := a.nodeManifest(r, c, n)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, m)
+	}
+	if err := a.cfg.Store.PutDiscovered(mac.String(), nil); err != nil {
+		return err
+	}
+	m, err := a.discoveryManifest(r, c, mac)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+// nodeManifest renders a known node's manifest. The mode is the override
+// in effect for the node's current boot (a --once mode consumed by this
+// boot's iPXE script still shows), else the inventory's.
+func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.Node) (*manifest.Manifest, error) {
+	m := &manifest.Manifest{
+		Version:   manifest.Version,
+		Node:      n.Name,
+		Hostname:  n.Name,
+		Mode:      nodeMode(n),
+		Server:    a.cfg.BaseURL(r),
+		SSHKeys:   nonNil(inventory.Val(n.Attrs.SSHKeys)),
+		Generated: a.cfg.Now().UTC(),
+	}
+	o, ok, err := a.cfg.Store.ModeFor(n.Name)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		m.Mode, m.Once = o.Mode, o.Once
+	}
+	if ifc := n.BootInterface(); ifc != nil {
+		nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
+		if ifc.IP.IsValid() {
+			nw.Address = ifc.IP.String()
+			if net, ok := c.NetworkFor(ifc.IP); ok {
+				nw.Address += "/" + strconv.Itoa(net.Subnet.Bits())
+				if net.Gateway.IsValid() {
+					nw.Gateway = net.Gateway.String()
+				}
+			}
+		}
+		m.Network = nw
+	}
+	return m, nil
+}
+
+// discoveryManifest renders the manifest of an unknown MAC: discovery mode,
+// the defaults' SSH keys, and its dynamic lease if it has one.
+func (a *API) discoveryManifest(r *http.Request, c *inventory.Cluster, mac net.HardwareAddr) (*manifest.Manifest, error) {
+	name := discoveryName(mac)
+	m := &manifest.Manifest{
+		Version:   manifest.Version,
+		Node:      name,
+		Hostname:  name,
+		Mode:      manifest.ModeDiscovery,
+		Server:    a.cfg.BaseURL(r),
+		SSHKeys:   nonNil(inventory.Val(c.Defaults().SSHKeys)),
+		Generated: a.cfg.Now().UTC(),
+		Network:   &manifest.Network{MAC: mac.String()},
+	}
+	l, ok, err := a.cfg.Store.LeaseOf(mac.String())
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		m.Network.Address = l.IP.String()
+		if nw, ok := c.NetworkFor(l.IP); ok {
+			m.Network.Address = netip.PrefixFrom(l.IP, nw.Subnet.Bits()).String()
+			if nw.Gateway.IsValid() {
+				m.Network.Gateway = nw.Gateway.String()
+			}
+		}
+	}
+	return m, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,12 @@
+package main
+
+// commands lists every subcommand, in usage order.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
+		modeSet, statusCmd, eventsCmd, hostkeysCmd,
+		initrdBuild,
+	}
+}

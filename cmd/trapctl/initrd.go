@@ -1,0 +1,117 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/disklesstrap/disklesstrap/initrd"
+)
+
+// listFlag is a repeatable string flag; "a,b" adds two items.
+type listFlag struct{ items *[]string }
+
+func (l listFlag) String() string {
+	if l.items == nil {
+		return ""
+	}
+	return strings.Join(*l.items, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	for _, it := range strings.Split(s, ",") {
+		if it = strings.TrimSpace(it); it != "" {
+			*l.items = append(*l.items, it)
+		}
+	}
+	return nil
+}
+
+// mapFlag is a repeatable ARCHIVE=HOST flag.
+type mapFlag struct{ m map[string]string }
+
+func (f mapFlag) String() string { return "" }
+
+func (f mapFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" || v == "" {
+		return fmt.Errorf("want ARCHIVE_PATH=HOST_PATH, got %q", s)
+	}
+	f.m[k] = v
+	return nil
+}
+
+type initrdFlags struct {
+	cfg         initrd.Config
+	compression string
+	uroot       []string
+	hostBins    []string
+	modules     []string
+	extra       map[string]string
+	noDefaults  bool
+}
+
+var initrdOpts initrdFlags
+
+var initrdBuild = &command{
+	name: "initrd build", args: "-out FILE [flags]", summary: "build the trap initramfs (u-root, agent as /init)",
+	help:    "Lists (-uroot, -bin, -module) add to the defaults unless -no-defaults is given.",
+	maxArgs: 0,
+	flags: func(fs *flag.FlagSet) {
+		o := &initrdOpts
+		*o = initrdFlags{extra: map[string]string{}}
+		fs.StringVar(&o.cfg.Output, "out", "", "output image path (required)")
+		fs.StringVar(&o.cfg.Agent, "agent", "", "agent package or prebuilt binary (default "+initrd.DefaultAgent+")")
+		fs.StringVar(&o.cfg.ModuleDir, "module-dir", "", "Go module directory to build in (default: nearest go.mod)")
+		fs.StringVar(&o.cfg.ModulesRoot, "modules-root", "", "directory containing lib/modules/KVER")
+		fs.StringVar(&o.cfg.KernelVersion, "kernel-version", "", "kernel version under lib/modules (default: the only one)")
+		fs.StringVar(&o.compression, "compression", "gzip", "gzip or none")
+		fs.StringVar(&o.cfg.TempDir, "tmp", "", "temporary directory")
+		fs.StringVar(&o.cfg.CacheDir, "cache", "", "Go busybox cache directory")
+		fs.BoolVar(&o.cfg.NoCache, "no-cache", false, "build the Go busybox afresh, cache nothing")
+		fs.BoolVar(&o.noDefaults, "no-defaults", false, "do not include the default u-root commands and host binaries")
+		fs.Var(listFlag{&o.uroot}, "uroot", "u-root command package (repeatable, comma separated)")
+		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
+		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
+		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
+	},
+	run: func(e *env, args []string) error {
+		o := &initrdOpts
+		if o.cfg.Output == "" {
+			return usagef("initrd build: -out is required")
+		}
+		switch o.compression {
+		case "gzip", "none":
+			o.cfg.Compression = initrd.Compression(o.compression)
+		default:
+			return usagef("-compression: want gzip or none, got %q", o.compression)
+		}
+		cfg := o.cfg
+		cfg.UrootCommands, cfg.HostBinaries = o.uroot, o.hostBins
+		if !o.noDefaults {
+			cfg.UrootCommands = append(append([]string{}, initrd.DefaultUrootCommands...), o.uroot...)
+			cfg.HostBinaries = append(append([]string{}, initrd.DefaultHostBinaries...), o.hostBins...)
+		} else {
+			if cfg.UrootCommands == nil {
+				cfg.UrootCommands = []string{}
+			}
+			if cfg.HostBinaries == nil {
+				cfg.HostBinaries = []string{}
+			}
+		}
+		cfg.Modules = o.modules
+		if len(o.extra) > 0 {
+			cfg.ExtraFiles = o.extra
+		}
+		res, err := initrd.Build(e.ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if e.output == "json" {
+			return writeJSON(e.stdout, res)
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s: %d bytes, sha256 %s, %d files, %d modules, %s\n",
+			res.Path, res.Size, res.SHA256, len(res.Files), len(res.Modules), res.Duration.Round(100_000_000))
+		return err
+	},
+}
