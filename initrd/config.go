@@ -1,0 +1,231 @@
+package initrd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultAgent is the Go package of the trap agent, installed as /init.
+const DefaultAgent = "github.com/disklesstrap/disklesstrap/cmd/trap"
+
+// DefaultUrootCommands are the u-root commands built into /bbin by default.
+// busybox provides the shell and most tools; these are the Go ones the
+// trap's users expect next to it.
+var DefaultUrootCommands = []string{
+	"github.com/u-root/u-root/cmds/core/cat",
+	"github.com/u-root/u-root/cmds/core/dmesg",
+	"github.com/u-root/u-root/cmds/core/ip",
+	"github.com/u-root/u-root/cmds/core/ls",
+	"github.com/u-root/u-root/cmds/core/mount",
+}
+
+// DefaultHostBinaries are host binaries copied with their libraries.
+var DefaultHostBinaries = []string{"/bin/busybox"}
+
+// DefaultBusyboxApplets get a /bin symlink to busybox when busybox is among
+// the host binaries and (when it can be asked) implements them.
+var DefaultBusyboxApplets = []string{
+	"[", "ash", "awk", "basename", "blkid", "cat", "chmod", "chown", "chroot",
+	"clear", "cp", "cpio", "cut", "date", "dd", "df", "dirname", "dmesg", "du",
+	"echo", "env", "false", "find", "free", "grep", "gunzip", "gzip", "head",
+	"hexdump", "hostname", "id", "ifconfig", "insmod", "ip", "kill", "less",
+	"ln", "losetup", "ls", "lsmod", "md5sum", "mkdir", "mknod", "more",
+	"mount", "mv", "nc", "nslookup", "od", "ping", "printf", "ps", "pwd",
+	"readlink", "realpath", "reset", "rm", "rmdir", "rmmod", "route", "sed",
+	"seq", "setsid", "sh", "sha256sum", "sleep", "sort", "stat", "stty",
+	"sync", "tail", "tar", "tee", "test", "timeout", "top", "touch", "tr",
+	"true", "tty", "udhcpc", "umount", "uname", "uniq", "vi", "watch", "wc",
+	"wget", "which", "xargs", "zcat",
+}
+
+// AgentConfigPath is where Config.AgentConfig lands in the image.
+const AgentConfigPath = "etc/trap/config.json"
+
+// Compression of the output image.
+type Compression string
+
+// Supported compressions.
+const (
+	CompressGzip Compression = "gzip"
+	CompressNone Compression = "none"
+)
+
+// Config describes one initramfs image.
+type Config struct {
+	// Agent is the Go package (import path or directory) built as /init,
+	// or the path of a prebuilt static binary. Default DefaultAgent.
+	Agent string
+	// ModuleDir is the Go module directory `go build` runs in (the one
+	// whose go.mod pins u-root). Default: the nearest go.mod above the
+	// working directory.
+	ModuleDir string
+	// UrootCommands are u-root command packages built as the Go busybox in
+	// /bbin. nil means DefaultUrootCommands; an empty non-nil slice none.
+	UrootCommands []string
+	// HostBinaries are host files copied at their own path, with their
+	// shared libraries and ELF interpreter. nil means DefaultHostBinaries.
+	HostBinaries []string
+	// BusyboxApplets are /bin symlinks to busybox (if it is a host binary).
+	// nil means DefaultBusyboxApplets.
+	BusyboxApplets []string
+	// LibraryDirs are searched for shared libraries; nil means
+	// DefaultLibraryDirs.
+	LibraryDirs []string
+	// ModulesRoot contains lib/modules/KernelVersion (e.g.
+	// .cache/kernel/root). Needed when Modules is not empty.
+	ModulesRoot string
+	// KernelVersion names the modules dir; default: the only directory
+	// under ModulesRoot/lib/modules.
+	KernelVersion string
+	// Modules are module names to include with all their dependencies.
+	Modules []string
+	// ExtraFiles maps archive paths to host paths (files or directories).
+	ExtraFiles map[string]string
+	// AgentConfig is written to /etc/trap/config.json. nil means
+	// {"modules": Modules, "kernel_version": KernelVersion}.
+	AgentConfig []byte
+	// Output is the image path, written atomically.
+	Output string
+	// Compression defaults to gzip.
+	Compression Compression
+	// TempDir is where build files go; default os.TempDir().
+	TempDir string
+	// CacheDir keeps built Go busybox binaries between builds; default
+	// $XDG_CACHE_HOME/disklesstrap/initrd (os.UserCacheDir).
+	CacheDir string
+	// NoCache builds the Go busybox afresh and caches nothing.
+	NoCache bool
+}
+
+// Result describes a built image.
+type Result struct {
+	Path     string
+	Size     int64
+	SHA256   string // hex
+	Files    []string
+	Modules  []string // module files included, relative to lib/modules/KVER
+	Duration time.Duration
+}
+
+// AgentSettings is the default agent configuration Build writes.
+type AgentSettings struct {
+	Modules       []string `json:"modules"`
+	KernelVersion string   `json:"kernel_version,omitempty"`
+}
+
+// withDefaults returns a copy of c with defaults filled in and checked.
+func (c Config) withDefaults() (Config, error) {
+	if c.Output == "" {
+		return c, errors.New("initrd: no output path")
+	}
+	if c.Agent == "" {
+		c.Agent = DefaultAgent
+	}
+	if c.UrootCommands == nil {
+		c.UrootCommands = DefaultUrootCommands
+	}
+	if c.HostBinaries == nil {
+		c.HostBinaries = DefaultHostBinaries
+	}
+	if c.BusyboxApplets == nil {
+		c.BusyboxApplets = DefaultBusyboxApplets
+	}
+	if c.LibraryDirs == nil {
+		c.LibraryDirs = DefaultLibraryDirs
+	}
+	switch c.Compression {
+	case "":
+		c.Compression = CompressGzip
+	case CompressGzip, CompressNone:
+	default:
+		return c, fmt.Errorf("initrd: compression %q: want gzip or none", c.Compression)
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
+	}
+	if c.ModuleDir == "" {
+		d, err := findModuleDir()
+		if err != nil {
+			return c, err
+		}
+		c.ModuleDir = d
+	}
+	if len(c.Modules) > 0 {
+		if c.ModulesRoot == "" {
+			return c, errors.New("initrd: modules requested but no ModulesRoot")
+		}
+		if c.KernelVersion == "" {
+			v, err := onlyKernelVersion(c.ModulesRoot)
+			if err != nil {
+				return c, err
+			}
+			c.KernelVersion = v
+		}
+	}
+	if c.AgentConfig == nil {
+		mods := c.Modules
+		if mods == nil {
+			mods = []string{}
+		}
+		b, err := json.MarshalIndent(AgentSettings{Modules: mods, KernelVersion: c.KernelVersion}, "", "  ")
+		if err != nil {
+			return c, fmt.Errorf("initrd: agent config: %w", err)
+		}
+		c.AgentConfig = append(b, '\n')
+	}
+	for dst := range c.ExtraFiles {
+		if err := checkArchivePath(dst); err != nil {
+			return c, fmt.Errorf("initrd: extra file %q: %w", dst, err)
+		}
+	}
+	return c, nil
+}
+
+// checkArchivePath accepts "/etc/x" or "etc/x" but nothing escaping the root.
+func checkArchivePath(p string) error {
+	rel := strings.TrimPrefix(filepath.Clean("/"+p), "/")
+	if rel == "" || strings.Contains(p, ":") {
+		return errors.New("not a file path inside the image")
+	}
+	return nil
+}
+
+// findModuleDir walks up from the working directory to a go.mod.
+func findModuleDir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("initrd: working dir: %w", err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("initrd: no go.mod above %s: set ModuleDir to the disklesstrap source tree", wd)
+		}
+	}
+}
+
+// onlyKernelVersion returns the single KVER under root/lib/modules.
+func onlyKernelVersion(root string) (string, error) {
+	dir := filepath.Join(root, "lib", "modules")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("initrd: kernel modules: %w", err)
+	}
+	var vers []string
+	for _, e := range ents {
+		if e.IsDir() {
+			vers = append(vers, e.Name())
+		}
+	}
+	if len(vers) != 1 {
+		return "", fmt.Errorf("initrd: %s holds %d kernel versions (%s): set KernelVersion", dir, len(vers), strings.Join(vers, " "))
+	}
+	return vers[0], nil
+}
