@@ -51,6 +51,18 @@ func (m Mode) Traps() bool {
 	return m == ModeTrap || m == ModeDiscovery || m == ModeService
 }
 
+// PlanMode is the mode whose plan runs when the node leaves (or never
+// enters) the trap: Mode itself, or Continue for a trapping mode.
+func (m *Manifest) PlanMode() (Mode, error) {
+	if !m.Mode.Traps() {
+		return m.Mode, nil
+	}
+	if m.Continue == "" || m.Continue.Traps() {
+		return "", fmt.Errorf("mode %s: nothing to continue to (the node's mode is %s; give it a provisioning mode with `trapctl mode set %s MODE`)", m.Mode, m.Mode, m.Node)
+	}
+	return m.Continue, nil
+}
+
 // Kernel command-line keys written by bootsrv's iPXE script and read by the
 // agent. BOOTIF is the pxelinux/iPXE convention: "01-aa-bb-cc-dd-ee-ff".
 const (
@@ -69,6 +81,11 @@ type Manifest struct {
 	Mode     Mode   `json:"mode"`
 	// Once is true when Mode is a next-boot-only override.
 	Once bool `json:"once,omitempty"`
+	// Continue is the provisioning mode a trapped node runs when the admin
+	// leaves the trap (console `exit`, `trap continue`): the node's
+	// persistent mode when a trap/service override holds it. Empty when
+	// there is nothing to continue to.
+	Continue Mode `json:"continue,omitempty"`
 	// Server is bootsrv's base URL, e.g. "http://198.18.0.1:8080".
 	Server string `json:"server"`
 	// SSHKeys are authorized_keys lines allowed into the trap.
@@ -126,6 +143,11 @@ func (m *Manifest) Validate() error {
 	}
 	if _, err := ParseMode(string(m.Mode)); err != nil {
 		return fmt.Errorf("manifest %s: field mode: %w", m.Node, err)
+	}
+	if m.Continue != "" {
+		if _, err := ParseMode(string(m.Continue)); err != nil {
+			return fmt.Errorf("manifest %s: field continue: %w", m.Node, err)
+		}
 	}
 	return nil
 }

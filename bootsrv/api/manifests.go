@@ -86,6 +86,18 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 	if ok {
 		m.Mode, m.Once = o.Mode, o.Once
 	}
+	if m.Mode.Traps() {
+		// Held in the trap: leaving it continues with the persistent mode.
+		base := nodeMode(n)
+		if p, ok, err := a.cfg.Store.PersistentMode(n.Name); err != nil {
+			return nil, err
+		} else if ok {
+			base = p.Mode
+		}
+		if !base.Traps() && base != manifest.ModeLocal {
+			m.Continue = base
+		}
+	}
 	if ifc := n.BootInterface(); ifc != nil {
 		nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
 		if ifc.IP.IsValid() {

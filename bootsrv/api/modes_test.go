@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/disklesstrap/disklesstrap/api"
+	"github.com/disklesstrap/disklesstrap/manifest"
 )
 
 func TestModeSetAndStatus(t *testing.T) {
@@ -65,5 +66,38 @@ func TestModeSet10k(t *testing.T) {
 	e.mustDo("GET", "/api/v1/status?range=big[09999-10000]", nil, 200, &st)
 	if len(st) != 2 || st[1].Mode != "iscsi" {
 		t.Errorf("status = %+v", st)
+	}
+}
+
+// TestContinueMode: a node held in the trap continues, when the admin leaves
+// the trap, with its persistent mode (override, else inventory).
+func TestContinueMode(t *testing.T) {
+	e := newEnv(t)
+	var res api.ModeSetResult
+	manifestOf := func(node string) manifest.Manifest {
+		t.Helper()
+		var m manifest.Manifest
+		e.mustDo("GET", "/manifest/"+node, nil, 200, &m)
+		return m
+	}
+	// cn001's inventory mode is ramroot.
+	e.mustDo("POST", "/api/v1/mode", api.ModeSet{Range: "cn001", Mode: "trap", Once: true}, 200, &res)
+	if m := manifestOf("cn001"); m.Mode != "trap" || m.Continue != "ramroot" {
+		t.Errorf("cn001 trap --once over inventory ramroot: mode %q continue %q, want trap, ramroot", m.Mode, m.Continue)
+	}
+	// A persistent override wins over the inventory for Continue.
+	e.mustDo("POST", "/api/v1/mode", api.ModeSet{Range: "cn002", Mode: "iscsi"}, 200, &res)
+	e.mustDo("POST", "/api/v1/mode", api.ModeSet{Range: "cn002", Mode: "service", Once: true}, 200, &res)
+	if m := manifestOf("cn002"); m.Mode != "service" || m.Continue != "iscsi" {
+		t.Errorf("cn002 service --once over persistent iscsi: mode %q continue %q, want service, iscsi", m.Mode, m.Continue)
+	}
+	// Persistently trapped: nothing to continue to.
+	e.mustDo("POST", "/api/v1/mode", api.ModeSet{Range: "cn003", Mode: "trap"}, 200, &res)
+	if m := manifestOf("cn003"); m.Mode != "trap" || m.Continue != "" {
+		t.Errorf("cn003 persistent trap: mode %q continue %q, want trap and no continue", m.Mode, m.Continue)
+	}
+	// Not trapped: no continue.
+	if m := manifestOf("cn004"); m.Mode != "ramroot" || m.Continue != "" {
+		t.Errorf("cn004: mode %q continue %q, want ramroot and no continue", m.Mode, m.Continue)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -180,4 +181,20 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 		return Override{}, false, 0, err
 	}
 	return o, ok, boot, nil
+}
+
+// PersistentMode returns node's persistent override, ignoring any once
+// override: the mode a node held in the trap for one boot continues to.
+func (s *Store) PersistentMode(node string) (o Override, ok bool, err error) {
+	var mode string
+	var setAt int64
+	err = s.r.QueryRowContext(context.Background(),
+		`SELECT mode, set_at FROM mode_overrides WHERE node = ? AND once = 0`, node).Scan(&mode, &setAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Override{}, false, nil
+	}
+	if err != nil {
+		return Override{}, false, fmt.Errorf("persistent mode of %s: %w", node, err)
+	}
+	return Override{Node: node, Mode: manifest.Mode(mode), SetAt: fromDB(setAt)}, true, nil
 }

@@ -37,8 +37,9 @@ func main() {
 	pid1 := os.Getpid() == 1
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	if pid1 {
-		stop() // PID 1 ignores SIGTERM/SIGINT: nothing may stop the trap
+		stop() // PID 1 is never stopped by a signal: nothing may kill the trap
 		ctx = context.Background()
+		handlePowerSignals() // but reboot/poweroff/halt from an admin work
 	}
 	err := run(ctx, os.Args, os.Stdout, os.Stderr)
 	var ec exitCode

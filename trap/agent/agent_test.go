@@ -212,15 +212,15 @@ func TestTrapLoop(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"node": "cn001"`) {
 		t.Errorf("trap manifest = %q, %v", out, err)
 	}
-	if _, err := f.call(t, "plan"); err == nil || err.Error() != "mode trap: not implemented in this agent" {
-		t.Errorf("trap plan error = %v, want not implemented", err)
+	if _, err := f.call(t, "plan"); err == nil || !strings.Contains(err.Error(), "mode trap: nothing to continue to") {
+		t.Errorf("trap plan error = %v, want nothing to continue to", err)
 	}
 
 	// The console shell runs with the prompt environment; exit leaves.
 	fmt.Fprintf(f.console, "echo \"console $HOME $PS1\"\nexit\n")
 	f.waitOut(t, "console "+f.home+" root@cn001_DisklessTrap:/root# ", 1)
 	f.waitOut(t, "*** DisklessTrap: leaving the trap (console shell exited)", 1)
-	f.waitOut(t, "*** DisklessTrap: mode trap: not implemented in this agent", 1)
+	f.waitOut(t, "*** DisklessTrap: mode trap: nothing to continue to", 1)
 	f.waitOut(t, inTrap, 2)
 
 	// trap continue over the socket leaves too (and kills the console shell).

@@ -126,7 +126,7 @@ func (a *agent) nodeName() string {
 func (a *agent) shellEnv() []string {
 	path := a.file.Path
 	if path == "" {
-		path = "/bin:/sbin:/usr/bin:/usr/sbin"
+		path = "/bin:/sbin:/usr/bin:/usr/sbin:/bbin"
 	}
 	return []string{
 		"PATH=" + path,

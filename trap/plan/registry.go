@@ -52,20 +52,25 @@ func (r *Registry) RegisterCommand(name string, c Command) {
 }
 
 // Build returns the plan for m's mode. A mode without a builder is an
-// error ("mode X: not implemented in this agent"), and so is a trap mode.
+// error ("mode X: not implemented in this agent"). A trapping mode builds
+// the plan of the manifest's Continue mode, or fails saying there is none.
 func (r *Registry) Build(m *manifest.Manifest) (Plan, error) {
 	if m == nil {
 		return nil, fmt.Errorf("no manifest: nothing to plan")
 	}
+	mode, err := m.PlanMode()
+	if err != nil {
+		return nil, err
+	}
 	r.mu.RLock()
-	b, ok := r.modes[m.Mode]
+	b, ok := r.modes[mode]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("mode %s: not implemented in this agent", m.Mode)
+		return nil, fmt.Errorf("mode %s: not implemented in this agent", mode)
 	}
 	p, err := b(m)
 	if err != nil {
-		return nil, fmt.Errorf("mode %s: %w", m.Mode, err)
+		return nil, fmt.Errorf("mode %s: %w", mode, err)
 	}
 	return p, nil
 }

@@ -23,18 +23,20 @@ func TestRegistryBuild(t *testing.T) {
 	})
 	r.RegisterMode(manifest.ModeInstall, func(m *manifest.Manifest) (Plan, error) { return nil, errors.New("no disk") })
 	tests := []struct {
-		mode    manifest.Mode
-		want    string
-		wantErr string
+		mode, cont manifest.Mode
+		want       string
+		wantErr    string
 	}{
-		{manifest.ModeRAMRoot, " 1. zram           size=1G\n", ""},
-		{manifest.ModeISCSI, "", "mode iscsi: not implemented in this agent"},
-		{manifest.ModeTrap, "", "mode trap: not implemented in this agent"},
-		{manifest.ModeInstall, "", "mode install: no disk"},
+		{manifest.ModeRAMRoot, "", " 1. zram           size=1G\n", ""},
+		{manifest.ModeISCSI, "", "", "mode iscsi: not implemented in this agent"},
+		{manifest.ModeTrap, "", "", "mode trap: nothing to continue to (the node's mode is trap; give it a provisioning mode with `trapctl mode set cn1 MODE`)"},
+		{manifest.ModeTrap, manifest.ModeRAMRoot, " 1. zram           size=1G\n", ""},
+		{manifest.ModeService, manifest.ModeISCSI, "", "mode iscsi: not implemented in this agent"},
+		{manifest.ModeInstall, "", "", "mode install: no disk"},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.mode), func(t *testing.T) {
-			p, err := r.Build(&manifest.Manifest{Mode: tt.mode})
+		t.Run(string(tt.mode)+"-"+string(tt.cont), func(t *testing.T) {
+			p, err := r.Build(&manifest.Manifest{Node: "cn1", Mode: tt.mode, Continue: tt.cont})
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Errorf("Build(%s) error = %v, want %q", tt.mode, err, tt.wantErr)

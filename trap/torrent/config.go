@@ -1,0 +1,96 @@
+package torrent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
+)
+
+// clientConfig builds the library configuration from o.
+func clientConfig(o *Options) (*torrent.ClientConfig, error) {
+	listen := o.ListenAddr
+	if listen == "" {
+		listen = ":0"
+	}
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", listen, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: bad port", listen)
+	}
+	var ip netip.Addr
+	if host != "" {
+		if ip, err = netip.ParseAddr(host); err != nil {
+			return nil, fmt.Errorf("listen address %q: %w", listen, err)
+		}
+	}
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.ListenHost = func(string) string { return host }
+	cfg.ListenPort = int(port)
+	cfg.Seed = true // upload to everyone, not tit-for-tat; keep seeding when done
+	cfg.NoDHT = true
+	cfg.DisablePEX = true
+	cfg.DisableUTP = true
+	cfg.DisableWebtorrent = true
+	cfg.NoDefaultPortForwarding = true
+	cfg.DisableIPv6 = ip.Is4()
+	cfg.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg.Slogger = slog.New(minLevel{h: log.Handler(), min: slog.LevelWarn})
+	cfg.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   os.TempDir(),
+		PieceCompletion: storage.NewMapPieceCompletion(),
+		UsePartFiles:    g.Some(false),
+	})
+	if o.UploadLimit > 0 {
+		cfg.UploadRateLimiter = rate.NewLimiter(rate.Limit(o.UploadLimit), burstFor(o.UploadLimit))
+	}
+	if o.DownloadLimit > 0 {
+		cfg.DownloadRateLimiter = rate.NewLimiter(rate.Limit(o.DownloadLimit), burstFor(o.DownloadLimit))
+	}
+	if ip.IsValid() && !ip.IsUnspecified() {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
+		cfg.TrackerDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}
+		cfg.HTTPDialContext = cfg.TrackerDialContext
+	}
+	return cfg, nil
+}
+
+// burstFor is the token bucket size for a cap: at least one 1 MiB request
+// (the library's largest read), at most 1/4 s of traffic above that.
+func burstFor(limit int64) int {
+	return int(max(1<<20, limit/4))
+}
+
+// minLevel drops records below min: the torrent library is chatty.
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h: m.h.WithAttrs(a), min: m.min}
+}
+func (m minLevel) WithGroup(n string) slog.Handler { return minLevel{h: m.h.WithGroup(n), min: m.min} }
+
+var falseOpt = g.Some(false)

@@ -1,0 +1,79 @@
+package torrent
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configure Download.
+type Options struct {
+	// MetaInfo is the .torrent file's content; or leave it empty and set
+	// MetaInfoURL.
+	MetaInfo    []byte
+	MetaInfoURL string
+	// InfoHash, if set (hex), must match the torrent's v1 info-hash.
+	InfoHash string
+	// Dest is the file the image is written to (e.g. /run/image/os.squashfs).
+	// An existing file is replaced.
+	Dest string
+	// ListenAddr is the peer-wire TCP address, "ip:port" (default ":0").
+	// With a specific ip, tracker announces are sent from it too.
+	ListenAddr string
+	// Peers are known peers ("ip:port") added besides the tracker's.
+	Peers []string
+	// UploadLimit and DownloadLimit cap traffic in bytes/s (0: no cap).
+	// The download cap applies to the web seed too.
+	UploadLimit   int64
+	DownloadLimit int64
+	// SHA256 (hex), if set, is checked here once every piece hash has
+	// passed; a mismatch fails the download.
+	SHA256 string
+	// WebSeedDelay: the torrent's web seeds (url-list) are used only once
+	// peers have delivered nothing useful for this long, so booting nodes
+	// do not all pull from bootsrv's HTTP server at once. 0 means
+	// DefaultWebSeedDelay; negative means use them from the start.
+	WebSeedDelay time.Duration
+	// Progress, if set, is called every ProgressInterval (default 2 s)
+	// until the download completes, then once more with Done set.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+	// HTTPClient fetches MetaInfoURL (default: 30 s timeout).
+	HTTPClient *http.Client
+	// Log receives the library's warnings; default slog.Default().
+	Log *slog.Logger
+}
+
+// DefaultWebSeedDelay is Options.WebSeedDelay's default.
+const DefaultWebSeedDelay = 5 * time.Second
+
+// Progress is a snapshot of a download.
+type Progress struct {
+	Total      int64   `json:"total"`      // image size
+	Completed  int64   `json:"completed"`  // verified bytes
+	Downloaded int64   `json:"downloaded"` // useful payload received (peers + web seed)
+	FromPeers  int64   `json:"from_peers"`
+	FromWeb    int64   `json:"from_web"`
+	Uploaded   int64   `json:"uploaded"` // payload sent to peers
+	Peers      int     `json:"peers"`    // connected peers
+	Seeders    int     `json:"seeders"`  // connected peers that have everything
+	BadPieces  int64   `json:"bad_pieces"`
+	Percent    float64 `json:"percent"`
+	WebSeeding bool    `json:"web_seeding"` // web seed fallback is active
+	Done       bool    `json:"done"`
+}
+
+func (o *Options) validate() error {
+	switch {
+	case len(o.MetaInfo) == 0 && o.MetaInfoURL == "":
+		return fmt.Errorf("torrent download: no metainfo and no metainfo URL")
+	case o.Dest == "":
+		return fmt.Errorf("torrent download: no destination file")
+	case o.UploadLimit < 0 || o.DownloadLimit < 0:
+		return fmt.Errorf("torrent download: negative rate limit")
+	case o.SHA256 != "" && len(o.SHA256) != 64:
+		return fmt.Errorf("torrent download: sha256 %q: want 64 hex digits", o.SHA256)
+	}
+	return nil
+}
