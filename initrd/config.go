@@ -24,8 +24,21 @@ var DefaultUrootCommands = []string{
 	"github.com/u-root/u-root/cmds/core/mount",
 }
 
-// DefaultHostBinaries are host binaries copied with their libraries.
-var DefaultHostBinaries = []string{"/bin/busybox"}
+// DefaultHostBinaries are host binaries copied with their libraries:
+// busybox for the shell and tools, util-linux losetup (the ramroot plan
+// needs `losetup -f --show -r`, which busybox lacks) and mkfs.xfs for the
+// zram scratch filesystem (the seed's choice).
+var DefaultHostBinaries = []string{"/bin/busybox", "/sbin/losetup", "/sbin/mkfs.xfs"}
+
+// DefaultModules are the kernel modules a trap for network boot and
+// stateless nodes carries (each with its modules.dep dependencies): NICs,
+// then what zram + overlay roots need. crc32c_generic comes before xfs:
+// libcrc32c needs a crc32c implementation and crc32c-intel does not load on
+// every CPU (QEMU's default qemu64 among them).
+var DefaultModules = []string{
+	"virtio_net", "virtio_pci", "e1000", "e1000e",
+	"crc32c_generic", "zram", "zstd", "loop", "squashfs", "overlay", "xfs", "ext4",
+}
 
 // DefaultBusyboxApplets get a /bin symlink to busybox when busybox is among
 // the host binaries and (when it can be asked) implements them.

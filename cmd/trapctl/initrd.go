@@ -69,7 +69,7 @@ var initrdBuild = &command{
 		fs.StringVar(&o.cfg.TempDir, "tmp", "", "temporary directory")
 		fs.StringVar(&o.cfg.CacheDir, "cache", "", "Go busybox cache directory")
 		fs.BoolVar(&o.cfg.NoCache, "no-cache", false, "build the Go busybox afresh, cache nothing")
-		fs.BoolVar(&o.noDefaults, "no-defaults", false, "do not include the default u-root commands and host binaries")
+		fs.BoolVar(&o.noDefaults, "no-defaults", false, "do not include the default u-root commands, host binaries and kernel modules")
 		fs.Var(listFlag{&o.uroot}, "uroot", "u-root command package (repeatable, comma separated)")
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
@@ -100,6 +100,9 @@ var initrdBuild = &command{
 			}
 		}
 		cfg.Modules = o.modules
+		if !o.noDefaults {
+			cfg.Modules = append(append([]string{}, initrd.DefaultModules...), o.modules...)
+		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra
 		}

@@ -66,9 +66,6 @@ func FindKernel() (*Kernel, error) {
 	return k, nil
 }
 
-// TrapModules are the kernel modules the lab's trap initramfs carries.
-var TrapModules = []string{"virtio_net", "virtio_pci", "e1000"}
-
 // BuildInitrd builds the trap initramfs for the cached guest kernel.
 func BuildInitrd(ctx context.Context, out string) (string, error) {
 	k, err := FindKernel()
@@ -83,7 +80,7 @@ func BuildInitrd(ctx context.Context, out string) (string, error) {
 		ModuleDir:     root,
 		ModulesRoot:   k.ModulesRoot,
 		KernelVersion: k.Version,
-		Modules:       TrapModules,
+		Modules:       initrd.DefaultModules,
 		Output:        out,
 	})
 	if err != nil {
