@@ -18,7 +18,13 @@
 //	DELETE /api/v1/nodes/{range}
 //	POST   /api/v1/mode               api.ModeSet -> api.ModeSetResult
 //	GET    /api/v1/status?range=R     []api.Status
-//	GET    /api/v1/hostkeys?range=R   known_hosts lines "ADDRESS KEYTYPE KEY"
+//	GET    /api/v1/hostkeys?range=R   known_hosts lines "NAME,ADDRESS KEYTYPE KEY"
+//	PUT    /api/v1/images/{name}?format=F&sha256=H[&files=N&source=S&replace=1]
+//	                                  streamed image upload -> api.Image (201)
+//	GET    /api/v1/images             []api.Image (with used_by)
+//	GET    /api/v1/images/{name}      api.Image
+//	DELETE /api/v1/images/{name}[?force=1]  409 while nodes' image attribute names it
+//	GET    /images/{name}             the image file (Range requests; the torrent web seed)
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -35,12 +41,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/api"
+	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 )
@@ -64,6 +72,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for manifests' Generated; nil means time.Now.
 	Now func() time.Time
+	// Images is the OS image registry; nil opens DataDir/images.
+	Images *images.Registry
 }
 
 // API is bootsrv's HTTP handler.
@@ -72,6 +82,8 @@ type API struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	editMu sync.Mutex // serializes inventory edits (read-modify-write of the file)
+	// imagesErr is why the image registry could not be opened.
+	imagesErr error
 }
 
 // New returns the handler for cfg.
@@ -87,6 +99,12 @@ func New(cfg Config) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{cfg: cfg, log: log, mux: http.NewServeMux()}
+	if a.cfg.Images == nil && cfg.DataDir != "" {
+		a.cfg.Images, a.imagesErr = images.Open(filepath.Join(cfg.DataDir, "images"))
+		if a.imagesErr != nil {
+			log.Error("image registry", "err", a.imagesErr)
+		}
+	}
 	a.routes()
 	return a
 }
@@ -119,6 +137,11 @@ func (a *API) routes() {
 	h("POST /api/v1/mode", a.setMode)
 	h("GET /api/v1/status", a.status)
 	h("GET /api/v1/hostkeys", a.hostKeys)
+	h("PUT /api/v1/images/{name}", a.putImage)
+	h("GET /api/v1/images", a.listImages)
+	h("GET /api/v1/images/{name}", a.getImage)
+	h("DELETE /api/v1/images/{name}", a.deleteImage)
+	h("GET /images/{name}", a.imageFile)
 }
 
 // ServeHTTP implements http.Handler. Requests no route matches get a JSON

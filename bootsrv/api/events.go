@@ -212,10 +212,11 @@ func (a *API) hostKeys(w http.ResponseWriter, r *http.Request) error {
 				addr = ifc.IP.String()
 			}
 		}
-		if addr == "" {
-			continue
+		hosts := n.Name
+		if addr != "" {
+			hosts += "," + addr
 		}
-		fmt.Fprintf(&b, "%s %s %s\n", addr, f[0], f[1])
+		fmt.Fprintf(&b, "%s %s %s\n", hosts, f[0], f[1])
 	}
 	return writeText(w, b.String())
 }

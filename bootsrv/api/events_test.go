@@ -37,7 +37,7 @@ func TestEventsToStatus(t *testing.T) {
 	}
 
 	keys := e.mustDo("GET", "/api/v1/hostkeys?range=cn[001-004]", nil, 200, nil)
-	want := "198.18.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINWH6AJ49rJcWVbW2UEqp3hgnz9gl05UASfH2j75fvx\n"
+	want := "cn001,198.18.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINWH6AJ49rJcWVbW2UEqp3hgnz9gl05UASfH2j75fvx\n"
 	if keys != want {
 		t.Errorf("hostkeys = %q, want %q", keys, want)
 	}

@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +117,74 @@ func TestPXEToTrapSSH(t *testing.T) {
 		keys, err := run("hostkeys", "cn[001-002]")
 		if err != nil || strings.Count(keys, "ssh-ed25519") != 2 {
 			t.Errorf("trapctl hostkeys = %q, %v; want two ssh-ed25519 lines", keys, err)
+		}
+	})
+
+	t.Run("known-hosts-and-sftp", func(t *testing.T) {
+		keys, err := run("hostkeys", "cn001")
+		if err != nil {
+			t.Fatalf("trapctl hostkeys: %v\n%s", err, keys)
+		}
+		kh := filepath.Join(c.Dir, "known_hosts")
+		if err := os.WriteFile(kh, []byte(keys), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Strict host key checking against trapctl's line proves the key the
+		// node reported is the key it serves.
+		strict := func(args ...string) (string, error) {
+			full := append([]string{"netns", "exec", c.Lab.Namespace()}, args...)
+			out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
+			return string(out), err
+		}
+		opts := []string{"-i", c.Key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+			"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + kh}
+		if out, err := strict(append(append([]string{"ssh"}, opts...), "root@198.18.0.11", "hostname")...); err != nil || strings.TrimSpace(out) != "cn001" {
+			t.Errorf("ssh with StrictHostKeyChecking and trapctl's known_hosts: %q, %v; want cn001", out, err)
+		}
+		// sftp (the subsystem) puts a file that the shell then reads.
+		payload := filepath.Join(c.Dir, "payload.txt")
+		os.WriteFile(payload, []byte("hello from sftp\n"), 0o644)
+		batch := filepath.Join(c.Dir, "sftp.batch")
+		os.WriteFile(batch, []byte("put "+payload+" /tmp/payload.txt\n"), 0o644)
+		if out, err := strict(append(append([]string{"sftp"}, opts...), "-b", batch, "root@198.18.0.11")...); err != nil {
+			t.Fatalf("sftp put: %v\n%s", err, out)
+		}
+		if out, err := c.SSH(ctx, "cn001", c.Key, "cat /tmp/payload.txt"); err != nil || out != "hello from sftp\n" {
+			t.Errorf("file put by sftp reads %q, %v", out, err)
+		}
+	})
+
+	t.Run("leave-the-trap", func(t *testing.T) {
+		// `exit` on cn001's serial console leaves the trap. Its mode is
+		// trap with nothing to continue to, so it says so and traps again.
+		n := nodes["cn001"]
+		off := n.ConsoleOffset()
+		if err := n.SendConsole("exit\n"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`nothing to continue to`), time.Minute); err != nil {
+			t.Fatalf("console exit: %v", err)
+		}
+		if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`root@cn001_DisklessTrap:/root#`), time.Minute); err != nil {
+			t.Fatalf("back in the trap after exit: %v", err)
+		}
+		// `trap continue` over SSH on cn002 does the same.
+		off = nodes["cn002"].ConsoleOffset()
+		if out, err := c.SSH(ctx, "cn002", c.Key, "trap continue"); err != nil {
+			t.Logf("trap continue: %v (%s)", err, out)
+		}
+		if _, err := nodes["cn002"].WaitConsoleFrom(ctx, off, regexp.MustCompile(`nothing to continue to`), time.Minute); err != nil {
+			t.Fatalf("trap continue: %v", err)
+		}
+		if err := c.WaitSSH(ctx, "cn002", time.Minute); err != nil {
+			t.Fatalf("ssh after trap continue: %v", err)
+		}
+		out, err := run("events", "cn002")
+		if err != nil {
+			t.Fatalf("trapctl events: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "continue") || !strings.Contains(out, "nothing to continue to") {
+			t.Errorf("trapctl events cn002 lacks the continue and its error:\n%s", out)
 		}
 	})
 

@@ -51,6 +51,9 @@ type Config struct {
 	// SSHAddr is the SSH listen address (default from the config file,
 	// else ":22"). "off" disables SSH.
 	SSHAddr string
+	// TrapCommand is the path of the `trap` CLI that the trap's shells
+	// alias `trap` to. Default /bin/trap (the initramfs symlink to /init).
+	TrapCommand string
 	// Socket is the control socket of the `trap` command. Default
 	// /run/trap.sock.
 	Socket string

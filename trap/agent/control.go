@@ -18,6 +18,7 @@ func (a *agent) startControl(ctx context.Context) {
 		a.printf("control socket: %v (the trap command will not work)", err)
 		return
 	}
+	a.writeShrc()
 	cctx, cancel := context.WithCancel(ctx)
 	a.stopCtl = cancel
 	a.ctlDone = make(chan struct{})

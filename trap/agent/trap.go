@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/console"
@@ -129,6 +133,7 @@ func (a *agent) shellEnv() []string {
 		path = "/bin:/sbin:/usr/bin:/usr/sbin:/bbin"
 	}
 	return []string{
+		"ENV=" + a.shrc(), // interactive shells: `trap` is the trap command
 		"PATH=" + path,
 		"HOME=" + a.cfg.Home,
 		"TERM=linux",
@@ -152,12 +157,12 @@ func (a *agent) startSSH() {
 		keys = a.manifest.SSHKeys
 	}
 	a.mu.Unlock()
-	env := a.shellEnv()
 	// SSH sessions get TERM from the client's pty request.
-	env = append(env[:2:2], env[3:]...)
+	env := slices.DeleteFunc(a.shellEnv(), func(kv string) bool { return strings.HasPrefix(kv, "TERM=") })
 	srv, err := sshd.New(sshd.Config{
 		Addr: a.cfg.SSHAddr, AuthorizedKeys: keys, Shell: a.cfg.Shell,
 		Env: env, Dir: a.cfg.Home, HostKey: a.hostKey, Log: a.log,
+		ExecPrelude: fmt.Sprintf("[ -r %[1]s ] && . %[1]s", a.shrc()),
 	})
 	if err == nil {
 		err = srv.Listen()
@@ -210,4 +215,24 @@ func (a *agent) sshAddr() string {
 		}
 	}
 	return addr
+}
+
+// shrc is the shell start-up file that makes `trap` mean the DisklessTrap
+// command in the trap's shells: POSIX shells have a `trap` builtin that
+// would otherwise take `trap continue`. It lives next to the control
+// socket (under /run in the initramfs).
+func (a *agent) shrc() string {
+	return filepath.Join(filepath.Dir(a.cfg.Socket), "trap-shrc")
+}
+
+// writeShrc writes the shell start-up file; best effort.
+func (a *agent) writeShrc() {
+	bin := a.cfg.TrapCommand
+	if bin == "" {
+		bin = "/bin/trap"
+	}
+	text := fmt.Sprintf("# DisklessTrap: in the trap, `trap` is the trap command (the shell builtin is `command trap`).\nalias trap='%s'\n", bin)
+	if err := os.WriteFile(a.shrc(), []byte(text), 0o644); err != nil {
+		a.log.Warn("shell start-up file", "path", a.shrc(), "err", err)
+	}
 }

@@ -35,6 +35,10 @@ type Config struct {
 	// Shell runs sessions: "Shell" for a login shell, "Shell -c CMD" for
 	// exec. Default "/bin/sh".
 	Shell string
+	// ExecPrelude is shell code run before every exec request's command, on
+	// a line of its own (the agent uses it so that `ssh node trap continue`
+	// runs the trap command, not the shell's trap builtin).
+	ExecPrelude string
 	// Env is the base environment of every session (PATH, HOME, PS1...).
 	// TERM comes from the pty request, else "dumb" is not set.
 	Env []string

@@ -149,6 +149,9 @@ func (s *session) prepare(ctx context.Context, kind, arg string) (func() exitSta
 	}
 	args := []string{}
 	if kind == "exec" {
+		if pre := s.srv.cfg.ExecPrelude; pre != "" {
+			arg = pre + "\n" + arg
+		}
 		args = []string{"-c", arg}
 	}
 	cmd := exec.CommandContext(ctx, s.srv.cfg.Shell, args...)

@@ -16,23 +16,25 @@ import (
 )
 
 // clientConfig builds the library configuration from o.
-func clientConfig(o *Options) (*torrent.ClientConfig, error) {
+// With a download cap it also returns the shaped dialer to install with
+// installShaping once the client exists.
+func clientConfig(o *Options) (*torrent.ClientConfig, *shapedDialer, error) {
 	listen := o.ListenAddr
 	if listen == "" {
 		listen = ":0"
 	}
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", listen, err)
+		return nil, nil, fmt.Errorf("listen address %q: %w", listen, err)
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: bad port", listen)
+		return nil, nil, fmt.Errorf("listen address %q: bad port", listen)
 	}
 	var ip netip.Addr
 	if host != "" {
 		if ip, err = netip.ParseAddr(host); err != nil {
-			return nil, fmt.Errorf("listen address %q: %w", listen, err)
+			return nil, nil, fmt.Errorf("listen address %q: %w", listen, err)
 		}
 	}
 	cfg := torrent.NewDefaultClientConfig()
@@ -59,9 +61,6 @@ func clientConfig(o *Options) (*torrent.ClientConfig, error) {
 	if o.UploadLimit > 0 {
 		cfg.UploadRateLimiter = rate.NewLimiter(rate.Limit(o.UploadLimit), burstFor(o.UploadLimit))
 	}
-	if o.DownloadLimit > 0 {
-		cfg.DownloadRateLimiter = rate.NewLimiter(rate.Limit(o.DownloadLimit), burstFor(o.DownloadLimit))
-	}
 	if ip.IsValid() && !ip.IsUnspecified() {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
 		cfg.TrackerDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -69,7 +68,18 @@ func clientConfig(o *Options) (*torrent.ClientConfig, error) {
 		}
 		cfg.HTTPDialContext = cfg.TrackerDialContext
 	}
-	return cfg, nil
+	if o.DownloadLimit > 0 {
+		// See shaping.go: the peer-wire TCP socket is ours.
+		cfg.DisableTCP = true
+		lim := rate.NewLimiter(rate.Limit(o.DownloadLimit), burstFor(o.DownloadLimit))
+		sd := &shapedDialer{lim: lim}
+		if ip.IsValid() && !ip.IsUnspecified() {
+			sd.d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+		}
+		cfg.HTTPDialContext = sd.DialContext
+		return cfg, sd, nil
+	}
+	return cfg, nil, nil
 }
 
 // burstFor is the token bucket size for a cap: at least one 1 MiB request
@@ -94,3 +104,22 @@ func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 func (m minLevel) WithGroup(n string) slog.Handler { return minLevel{h: m.h.WithGroup(n), min: m.min} }
 
 var falseOpt = g.Some(false)
+
+// installShaping listens on addr with shaped connections and makes cl use
+// them and sd for peer connections. The listener closes with cl.
+func installShaping(cl *torrent.Client, addr string, sd *shapedDialer) error {
+	if addr == "" {
+		addr = ":0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	cl.AddListener(shapedListener{Listener: ln, lim: sd.lim})
+	cl.AddDialer(sd)
+	go func() {
+		<-cl.Closed()
+		ln.Close()
+	}()
+	return nil
+}

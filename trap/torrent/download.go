@@ -95,7 +95,7 @@ func Download(ctx context.Context, o Options) (_ *Result, err error) {
 		return nil, fmt.Errorf("torrent download: replacing %s: %w", dest, err)
 	}
 
-	cfg, err := clientConfig(&o)
+	cfg, shaped, err := clientConfig(&o)
 	if err != nil {
 		return nil, fmt.Errorf("torrent download: %w", err)
 	}
@@ -109,6 +109,11 @@ func Download(ctx context.Context, o Options) (_ *Result, err error) {
 			<-cl.Closed()
 		}
 	}()
+	if shaped != nil {
+		if err := installShaping(cl, o.ListenAddr, shaped); err != nil {
+			return nil, fmt.Errorf("torrent download: %w", err)
+		}
+	}
 
 	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
 	if err != nil {

@@ -2,8 +2,8 @@ package torrent_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,4 +140,16 @@ func TestSwarmSeederStopsHalfway(t *testing.T) {
 	}
 }
 
-func fmtBytes(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+// TestInfoHashMismatch: a .torrent that is not the one the manifest names
+// is refused before anything is downloaded.
+func TestInfoHashMismatch(t *testing.T) {
+	s := startServer(t, serverOpts{size: 1 << 20, noSeed: true})
+	_, err := dtt.Download(context.Background(), dtt.Options{
+		MetaInfo: s.miBytes,
+		InfoHash: strings.Repeat("0", 40),
+		Dest:     filepath.Join(t.TempDir(), "image"),
+	})
+	if err == nil || !strings.Contains(err.Error(), "info-hash") {
+		t.Errorf("Download with the wrong info-hash = %v, want an info-hash error", err)
+	}
+}
