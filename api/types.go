@@ -11,7 +11,7 @@ import (
 
 // Source says where a resolved attribute value came from (for --blame).
 type Source struct {
-	Kind string `json:"kind"`          // "node", "group" or "default"
+	Kind string `json:"kind"`           // "node", "group" or "default"
 	Name string `json:"name,omitempty"` // group name for Kind "group"
 	Via  string `json:"via,omitempty"`  // for inherited groups: the chain, e.g. "compute>base"
 	File string `json:"file,omitempty"` // inventory file
@@ -64,6 +64,34 @@ type Status struct {
 	LastSeen  time.Time     `json:"last_seen,omitzero"`
 	Address   string        `json:"address,omitempty"`
 }
+
+// Image is one OS image in bootsrv's registry (GET /api/v1/images,
+// GET /api/v1/images/{name}, and the answer of PUT /api/v1/images/{name}).
+type Image struct {
+	Name    string    `json:"name"`
+	Format  string    `json:"format"` // manifest.FormatSquashfs, FormatTar, FormatTarZstd
+	Size    int64     `json:"size"`
+	SHA256  string    `json:"sha256"`
+	Created time.Time `json:"created"`
+	Files   int       `json:"files,omitempty"`  // entries packed (0: unknown)
+	Source  string    `json:"source,omitempty"` // free-form note: where it was packed from
+	// URL is where nodes fetch the image: BASE/images/NAME.
+	URL string `json:"url"`
+	// UsedBy is the compact range of the nodes whose image attribute
+	// names this image ("cn[001-064]"); empty when none.
+	UsedBy string `json:"used_by,omitempty"`
+}
+
+// Image upload query parameters of PUT /api/v1/images/{name}; the body is
+// the image file itself (streamed, Content-Length = its size).
+const (
+	ImageParamFormat  = "format"  // required: squashfs, tar, tar.zst
+	ImageParamSHA256  = "sha256"  // required: hex digest the upload must match
+	ImageParamFiles   = "files"   // optional: entries packed
+	ImageParamSource  = "source"  // optional: where it was packed from
+	ImageParamReplace = "replace" // 1: replace an existing image of that name
+	ImageParamForce   = "force"   // DELETE: 1 deletes an image nodes still use
+)
 
 // Error is the JSON body of every non-2xx API answer.
 type Error struct {

@@ -94,6 +94,11 @@ type Manifest struct {
 	Network *Network `json:"network,omitempty"`
 	// Generated is when bootsrv rendered the manifest.
 	Generated time.Time `json:"generated"`
+	// Problems are what bootsrv found wrong with the node's configuration
+	// while rendering (e.g. "mode ramroot: no image: node cn001's image
+	// attribute is not set"); the agent shows them in the trap and in the
+	// error of a plan that needs the missing pieces. Empty when all is well.
+	Problems []string `json:"problems,omitempty"`
 
 	// Stateless boot (mode ramroot); see ramroot.go and RAMRootDefaults.
 

@@ -40,6 +40,11 @@ func FuzzRequests(f *testing.F) {
 		{"GET", "/manifest?mac=52:54:00:aa:bb:cc", ``},
 		{"GET", "/api/v1/status?range=cn[001-", ``},
 		{"GET", "/boot/../../etc/passwd", ``},
+		{"PUT", "/api/v1/images/os?format=squashfs&sha256=" + sha256Hex("hsqs-fuzz"), "hsqs-fuzz"},
+		{"PUT", "/api/v1/images/os?format=squashfs&sha256=" + sha256Hex("hsqs-other") + "&replace=1", "hsqs-fuzz"},
+		{"GET", "/images/os", ``},
+		{"GET", "/api/v1/images", ``},
+		{"DELETE", "/api/v1/images/os?force=1", ``},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.body)

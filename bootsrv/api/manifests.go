@@ -98,6 +98,7 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 			m.Continue = base
 		}
 	}
+	a.ramrootFields(m, n)
 	if ifc := n.BootInterface(); ifc != nil {
 		nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
 		if ifc.IP.IsValid() {

@@ -25,6 +25,11 @@ type Attrs struct {
 	SSHKeys *[]string      `yaml:"ssh_keys" check:"authorized_key"`
 	Image   *string        `yaml:"image" check:"line"`
 	Console *string        `yaml:"console" check:"line"`
+	// Stateless boot (mode ramroot): the first zram device's size and
+	// compression, and the overlay mount points (see ramrootchecks.go).
+	ZramSize      *string   `yaml:"zram_size" check:"size"`
+	ZramAlgorithm *string   `yaml:"zram_algorithm" check:"word"`
+	Overlays      *[]string `yaml:"overlays" check:"abspath"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -36,6 +41,9 @@ var checks = map[string]func(string) error{
 	"authorized_key": checkAuthorizedKey,
 	"file":           checkFile,
 	"line":           checkLine,
+	"size":           checkSize,
+	"word":           checkWord,
+	"abspath":        checkAbsPath,
 }
 
 // attrField describes one field of Attrs.

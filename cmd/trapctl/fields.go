@@ -10,7 +10,8 @@ import (
 // fieldsHelp documents key=value arguments of node add / node set.
 const fieldsHelp = `Arguments are key=value, keys as in cluster.yaml:
   mode=iscsi kernel=vmlinuz initrd=trap.cpio.gz cmdline="console=ttyS0 quiet" image=... console=...
-  groups=compute,base       lists (groups, ssh_keys) are comma separated
+  image=NAME zram_size=2G zram_algorithm=zstd overlays=/,/var   (mode ramroot)
+  groups=compute,base       lists (groups, ssh_keys, overlays) are comma separated
   ssh_keys="ssh-ed25519 AAAA... admin@site"
   key=[a, b] / key={...}    a value starting with [ or { is a YAML flow collection
   key=                      empty value: remove the key from the node (inherit again)
@@ -19,7 +20,7 @@ const fieldsHelp = `Arguments are key=value, keys as in cluster.yaml:
 Other values are sent as strings, never reinterpreted as numbers or booleans.`
 
 // listKeys are the node-entry keys whose value is a list of strings.
-var listKeys = map[string]bool{"groups": true, "ssh_keys": true}
+var listKeys = map[string]bool{"groups": true, "ssh_keys": true, "overlays": true}
 
 // ifaceKeys are the shorthand keys of a single interface.
 var ifaceKeys = map[string]string{"mac": "mac", "ip": "ip", "network": "network", "iface": "name"}

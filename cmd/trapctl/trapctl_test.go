@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,6 +61,9 @@ func server(t *testing.T) (url, dir, invPath string) {
 var (
 	ageRE  = regexp.MustCompile(`\b\d+[smhd] ago\b`)
 	timeRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?`)
+	// Image packing: timings and the digest (tar headers carry mtimes).
+	durRE    = regexp.MustCompile(`packed in \S+, uploaded in \S+ \(\S+/s\)`)
+	sha256RE = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 )
 
 // TestTranscript runs trapctl commands against a real bootsrv API and
@@ -111,12 +115,28 @@ func TestTranscript(t *testing.T) {
 		{args: []string{"events", "cn001", "--limit", "0"}},
 		{args: []string{"hostkeys"}},
 		{args: []string{"hostkeys", "cn002"}},
+		{args: []string{"image", "list"}},
+		{args: []string{"image", "pack", "TMP/root", "--name", "testos", "--format", "tar"}},
+		{args: []string{"image", "pack", "TMP/root", "--name", "testos", "--format", "tar"}},
+		{args: []string{"image", "pack", "TMP/root", "--name", "testos", "--format", "tar", "--replace"}},
+		{args: []string{"image", "pack", "TMP/root"}},
+		{args: []string{"image", "pack", "TMP/root", "--name", "Bad/Name"}},
+		{args: []string{"image", "pack", "TMP/nothere", "--name", "x"}},
+		{args: []string{"node", "set", "cn[001-002]", "image=testos", "zram_size=2G", "overlays=/,/var"}},
+		{args: []string{"image", "list"}},
+		{args: []string{"-o", "json", "image", "show", "testos"}},
+		{args: []string{"image", "show", "testos"}},
+		{args: []string{"image", "show", "nope"}},
+		{args: []string{"image", "delete", "testos"}},
+		{args: []string{"image", "delete", "testos", "--force"}},
+		{args: []string{"-o", "json", "image", "list"}},
 		{args: []string{"frobnicate"}},
 		{args: []string{"node", "list", "--bogus"}},
 		{args: []string{"node", "list", "a", "b"}},
 		{args: []string{"-o", "yaml", "status"}},
 		{args: []string{"--server", "http://127.0.0.1:1", "status"}},
 	}
+	testTree(t, filepath.Join(dir, "root"))
 	var out strings.Builder
 	for _, s := range steps {
 		if s.do != nil {
@@ -126,7 +146,10 @@ func TestTranscript(t *testing.T) {
 			}
 			continue
 		}
-		args := s.args
+		args := slices.Clone(s.args)
+		for i, a := range args {
+			args[i] = strings.ReplaceAll(a, "TMP", dir)
+		}
 		if !strings.HasPrefix(strings.Join(args, " "), "--server") {
 			args = append([]string{"--server", url}, args...)
 		}
@@ -146,6 +169,11 @@ func TestTranscript(t *testing.T) {
 	got = strings.ReplaceAll(got, dir, "TMP")
 	got = ageRE.ReplaceAllString(got, "N ago")
 	got = timeRE.ReplaceAllString(got, "TIME")
+	got = durRE.ReplaceAllString(got, "packed in D, uploaded in D (R/s)")
+	got = sha256RE.ReplaceAllString(got, "SHA256")
+	if host, err := os.Hostname(); err == nil && host != "" {
+		got = strings.ReplaceAll(got, " on "+host, " on HOST")
+	}
 	golden(t, "transcript.golden", got)
 
 	// The file trapctl edited is a valid inventory with the edits.

@@ -17,6 +17,7 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/bootclient"
 	"github.com/disklesstrap/disklesstrap/trap/cmdline"
+	"github.com/disklesstrap/disklesstrap/trap/hwinfo"
 	"github.com/disklesstrap/disklesstrap/trap/netup"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/sshd"
@@ -355,6 +357,10 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 	}
 	a.mu.Unlock()
 	a.report(manifest.PhaseManifest, "", map[string]string{"mode": string(m.Mode)})
+	if m.Mode == manifest.ModeDiscovery {
+		inv, _ := json.Marshal(hwinfo.Collect(a.cfg.Root))
+		a.report(manifest.PhaseDiscovered, "", map[string]string{"inventory": string(inv)})
+	}
 	a.log.Info("manifest", "node", m.Node, "mode", m.Mode, "keys", len(m.SSHKeys))
 	return nil
 }

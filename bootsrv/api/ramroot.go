@@ -1,0 +1,64 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/disklesstrap/disklesstrap/bootsrv/images"
+	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/manifest"
+)
+
+// ramrootFields fills the stateless-boot fields of m for node n when the
+// node's plan mode (Mode, or Continue for a trapped node) is ramroot:
+//
+//   - Image from the registry record named by the node's image attribute
+//     (URL base/images/NAME, SHA256, Size, Format); the record is read from
+//     disk now, so a hand-edited record shows in the next manifest;
+//   - Zram[0].Size/Algorithm from zram_size/zram_algorithm, Overlays from
+//     overlays; anything unset is left to manifest.RAMRootDefaults, which
+//     the agent applies.
+//
+// What is missing (no image attribute, an image not in the registry, an
+// unreadable record) leaves Image nil and is stated in m.Problems, which
+// the agent shows in the trap.
+func (a *API) ramrootFields(m *manifest.Manifest, n *inventory.Node) {
+	if m.Mode != manifest.ModeRAMRoot && m.Continue != manifest.ModeRAMRoot {
+		return
+	}
+	at := n.Attrs
+	if size, alg := inventory.Val(at.ZramSize), inventory.Val(at.ZramAlgorithm); size != "" || alg != "" {
+		m.Zram = []manifest.Zram{{Size: size, Algorithm: alg}}
+	}
+	if at.Overlays != nil {
+		m.Overlays = append([]string{}, *at.Overlays...)
+	}
+	name := inventory.Val(at.Image)
+	if name == "" {
+		m.Problems = append(m.Problems, fmt.Sprintf(
+			"mode ramroot: no image: node %s's image attribute is not set (trapctl node set %s image=NAME; trapctl image list)", n.Name, n.Name))
+		return
+	}
+	if a.cfg.Images == nil {
+		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: image %s of node %s: bootsrv's image registry is unavailable (%v)", name, n.Name, a.imagesErr))
+		return
+	}
+	rec, err := a.cfg.Images.Get(name)
+	switch {
+	case errors.Is(err, images.ErrNotFound):
+		m.Problems = append(m.Problems, fmt.Sprintf(
+			"mode ramroot: image %s of node %s is not in bootsrv's image registry (trapctl image list; trapctl image pack DIR --name %s)", name, n.Name, name))
+		return
+	case err != nil:
+		a.log.Warn("image record", "node", n.Name, "image", name, "err", err)
+		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: node %s: %v", n.Name, err))
+		return
+	}
+	m.Image = &manifest.Image{
+		Name:   rec.Name,
+		URL:    m.Server + "/images/" + rec.Name,
+		SHA256: rec.SHA256,
+		Size:   rec.Size,
+		Format: rec.Format,
+	}
+}
