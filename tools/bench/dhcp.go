@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/disklesstrap/disklesstrap/tools/storm"
+)
+
+// dhcpOpts are the DHCP benchmark's knobs.
+type dhcpOpts struct {
+	Seconds  int     // perfdhcp -p for each fine step
+	Start    int     // first rate of the coarse search
+	Step     int     // fine step (Kea's method: 500)
+	MaxLoss  float64 // 0.025
+	Clients  int     // -R for the pool runs
+	Reserved int     // reservations (and -R) for the reservation runs
+}
+
+// dhcpTarget is one server under test.
+type dhcpTarget struct {
+	name  string
+	start func(dir string) (*proc, error)
+}
+
+// search finds the highest rate, stepping by o.Step, at which at most
+// o.MaxLoss of the exchanges are lost. A coarse doubling pass with short
+// runs finds the region first, so that the fine 500-step pass starts near
+// the answer instead of at zero.
+func search(ctx context.Context, log func(string, ...any), mac string, clients int, o dhcpOpts) (best perfResult, err error) {
+	run := func(rate, secs int) (perfResult, error) {
+		r, line, err := perfdhcp(ctx, "1", storm.RelayAddr.String(), storm.ServerAddr.String(), mac, rate, clients, secs)
+		if err != nil {
+			return r, err
+		}
+		log("  %s -> %.0f exchanges/s, loss %.2f %%", line, r.Rate, 100*r.Loss())
+		return r, nil
+	}
+	// Warm up: the first pass allocates every client's lease.
+	if _, err := run(o.Start/2, 3); err != nil {
+		return best, err
+	}
+	lo := 0
+	for rate := o.Start; ; rate *= 2 {
+		r, err := run(rate, 3)
+		if err != nil {
+			return best, err
+		}
+		if r.Loss() > o.MaxLoss {
+			break
+		}
+		lo = rate
+		if rate > 1_000_000 {
+			return best, fmt.Errorf("perfdhcp: no loss at %d exchanges/s", rate)
+		}
+	}
+	rate := max(o.Step, (lo/o.Step)*o.Step)
+	for {
+		r, err := run(rate, o.Seconds)
+		if err != nil {
+			return best, err
+		}
+		switch {
+		case r.Loss() <= o.MaxLoss:
+			best = r
+			rate += o.Step
+		case best.RateTarget != 0:
+			return best, nil
+		case rate > o.Step:
+			rate -= o.Step // the coarse pass's rate fails in a long run: go down
+		default:
+			return perfResult{}, nil // nothing passes, not even one step
+		}
+	}
+}
+
+// keaConfig is a Kea DHCPv4 configuration for the loopback network: the
+// same subnet and pool as storm.Inventory, leases persisted to a memfile,
+// single-threaded, and the reservations of nodes 1..reserved.
+func keaConfig(dir string, reserved int) ([]byte, error) {
+	type resv struct {
+		HW string `json:"hw-address"`
+		IP string `json:"ip-address"`
+	}
+	rs := make([]resv, 0, reserved)
+	for i := 1; i <= reserved; i++ {
+		rs = append(rs, resv{storm.NodeMAC(i).String(), storm.NodeIP(i).String()})
+	}
+	cfg := map[string]any{"Dhcp4": map[string]any{
+		// Only 127.0.0.1: perfdhcp owns 127.0.0.2:67.
+		"interfaces-config": map[string]any{"interfaces": []string{"lo/" + storm.ServerAddr.String()}, "dhcp-socket-type": "udp"},
+		"lease-database": map[string]any{"type": "memfile", "persist": true,
+			"name": filepath.Join(dir, "kea-leases4.csv"), "lfc-interval": 0},
+		"multi-threading": map[string]any{"enable-multi-threading": false},
+		"valid-lifetime":  43200,
+		"subnet4": []any{map[string]any{"id": 1, "subnet": storm.Subnet,
+			"pools":        []any{map[string]any{"pool": storm.PoolStart + " - " + storm.PoolEnd}},
+			"reservations": rs}},
+		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "WARN",
+			"output_options": []any{map[string]any{"output": filepath.Join(dir, "kea.log")}}}},
+	}}
+	return json.MarshalIndent(cfg, "", " ")
+}
+
+func startKea(dir string, reserved int) (*proc, error) {
+	b, err := keaConfig(dir, reserved)
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "kea-dhcp4.json")
+	if err := os.WriteFile(conf, b, 0o644); err != nil {
+		return nil, err
+	}
+	os.Setenv("KEA_PIDFILE_DIR", dir)
+	os.Setenv("KEA_LOCKFILE_DIR", dir)
+	p, err := start("kea-dhcp4", filepath.Join(dir, "kea.out"), "0", "kea-dhcp4", "-c", conf)
+	if err != nil {
+		return nil, err
+	}
+	// Kea has no readiness probe here; it opens its sockets within ~1 s.
+	time.Sleep(1500 * time.Millisecond)
+	if p.exited() {
+		out, _ := os.ReadFile(filepath.Join(dir, "kea.out"))
+		return nil, fmt.Errorf("kea-dhcp4 exited: %s", strings.TrimSpace(string(out)))
+	}
+	return p, nil
+}
+
+// dhcpRow is one line of the DHCP table.
+type dhcpRow struct {
+	system   string
+	rate     int     // highest passing -r
+	measured float64 // exchanges/s perfdhcp measured at that rate
+	loss     float64
+}
+
+// benchDHCP measures Kea and bootsrv, with a pool only and with
+// reservations, and returns the rows (Kea first in each pair).
+func (b *bench) benchDHCP(ctx context.Context) ([]dhcpRow, error) {
+	var rows []dhcpRow
+	for _, c := range []struct {
+		label    string
+		reserved int
+		mac      string
+		clients  int
+	}{
+		{"dynamic pool", 0, "00:0d:00:00:00:00", b.dhcp.Clients},
+		{fmt.Sprintf("%d reservations", b.dhcp.Reserved), b.dhcp.Reserved, "00:0c:00:00:00:00", b.dhcp.Reserved},
+	} {
+		for _, sys := range []string{"Kea 2.2 memfile", "bootsrv"} {
+			dir, err := os.MkdirTemp(b.dir, "dhcp-")
+			if err != nil {
+				return rows, err
+			}
+			var p *proc
+			name := sys + ", " + c.label
+			b.logf("DHCP: %s", name)
+			if sys == "bootsrv" {
+				p, err = b.startBootsrv(ctx, dir, max(c.reserved, 1), "127.0.0.1:67", "0")
+			} else {
+				p, err = startKea(dir, c.reserved)
+			}
+			if err != nil {
+				return rows, err
+			}
+			var prof chan error
+			if b.profile != "" && sys == "bootsrv" {
+				prof = make(chan error, 1)
+				go func() {
+					time.Sleep(5 * time.Second) // past the warm-up
+					prof <- fetchProfile(b.pprof, 10, filepath.Join(b.profile, "cpu-dhcp-"+strings.ReplaceAll(c.label, " ", "-")+".prof"))
+				}()
+			}
+			best, err := search(ctx, b.logf, c.mac, c.clients, b.dhcp)
+			if prof != nil {
+				if perr := <-prof; perr != nil {
+					b.logf("profile: %v", perr)
+				}
+			}
+			p.stop()
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", name, err)
+			}
+			rows = append(rows, dhcpRow{system: name, rate: best.RateTarget, measured: best.Rate, loss: best.Loss()})
+		}
+	}
+	return rows, nil
+}

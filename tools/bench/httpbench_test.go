@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestParseWrk(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "wrk.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseWrk(string(b))
+	if err != nil {
+		t.Fatalf("parseWrk(testdata/wrk.txt): %v", err)
+	}
+	want := wrkResult{ReqPerSec: 41948.12, Requests: 419481, Non2xx: 3, Errors: 12}
+	if got != want {
+		t.Errorf("parseWrk = %+v, want %+v", got, want)
+	}
+}
+
+func TestParseWrkBad(t *testing.T) {
+	for _, in := range []string{
+		"",
+		"Requests/sec: many",
+		"Requests/sec: 1\nSocket errors: connect x, read 0",
+		"Requests/sec: 1\nNon-2xx or 3xx responses: -",
+	} {
+		if _, err := parseWrk(in); err == nil {
+			t.Errorf("parseWrk(%q) = nil error, want one", in)
+		}
+	}
+}
+
+func FuzzParseWrk(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "wrk.txt")); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("Requests/sec: 1\n")
+	f.Add(" requests in 1s")
+	f.Fuzz(func(t *testing.T, s string) {
+		parseWrk(s) // must not panic on any input
+	})
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// perfResult is what one perfdhcp run reports.
+type perfResult struct {
+	Rate       float64 // measured 4-way exchanges per second
+	Discovers  int     // DISCOVERs sent
+	Offers     int     // OFFERs received
+	Requests   int     // REQUESTs sent
+	Acks       int     // ACKs received
+	RateTarget int     // the -r asked for
+}
+
+// Loss is the share of exchanges that did not end in an ACK.
+func (r perfResult) Loss() float64 {
+	if r.Discovers == 0 {
+		return 1
+	}
+	return 1 - float64(r.Acks)/float64(r.Discovers)
+}
+
+// parsePerfdhcp reads perfdhcp's report (the "basic" scenario, -4).
+func parsePerfdhcp(out string) (perfResult, error) {
+	var r perfResult
+	section := ""
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "***Statistics for:"):
+			section = strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "***Statistics for:")), "***")
+		case strings.HasPrefix(line, "Rate:"):
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				return r, fmt.Errorf("perfdhcp output: bad rate line %q", line)
+			}
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				return r, fmt.Errorf("perfdhcp output: rate %q: %w", f[1], err)
+			}
+			r.Rate = v
+			seen["rate"] = true
+		case strings.HasPrefix(line, "sent packets:"), strings.HasPrefix(line, "received packets:"):
+			k, v, _ := strings.Cut(line, ":")
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return r, fmt.Errorf("perfdhcp output: %q: %w", line, err)
+			}
+			key := section + " " + k
+			switch key {
+			case "DISCOVER-OFFER sent packets":
+				r.Discovers = n
+			case "DISCOVER-OFFER received packets":
+				r.Offers = n
+			case "REQUEST-ACK sent packets":
+				r.Requests = n
+			case "REQUEST-ACK received packets":
+				r.Acks = n
+			default:
+				continue
+			}
+			seen[key] = true
+		}
+	}
+	for _, k := range []string{"rate", "DISCOVER-OFFER sent packets", "DISCOVER-OFFER received packets"} {
+		if !seen[k] {
+			return r, fmt.Errorf("perfdhcp output: no %q", k)
+		}
+	}
+	return r, nil
+}
+
+// perfdhcp runs one relayed perfdhcp test from RelayAddr against server at
+// rate exchanges/s for seconds, with clients distinct MACs from the
+// template mac, pinned to cpu.
+func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients, seconds int) (perfResult, string, error) {
+	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", relay, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
+		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac, server}
+	cmd := exec.CommandContext(ctx, "taskset", args...)
+	out, err := cmd.CombinedOutput()
+	line := "taskset " + strings.Join(args, " ")
+	if err != nil && len(out) == 0 {
+		return perfResult{}, line, fmt.Errorf("%s: %w", line, err)
+	}
+	// perfdhcp exits 3 when packets were dropped: the report still counts.
+	r, perr := parsePerfdhcp(string(out))
+	if perr != nil {
+		return r, line, fmt.Errorf("%s: %w\n%s", line, perr, out)
+	}
+	r.RateTarget = rate
+	return r, line, nil
+}
