@@ -52,7 +52,7 @@ func clientConfig(o *Options) (*torrent.ClientConfig, *shapedDialer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg.Slogger = slog.New(minLevel{h: log.Handler(), min: slog.LevelWarn})
+	cfg.Slogger = slog.New(minLevel{h: log.Handler(), min: slog.LevelError})
 	cfg.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir:   os.TempDir(),
 		PieceCompletion: storage.NewMapPieceCompletion(),
@@ -88,7 +88,8 @@ func burstFor(limit int64) int {
 	return int(max(1<<20, limit/4))
 }
 
-// minLevel drops records below min: the torrent library is chatty.
+// minLevel drops records below min: the torrent library is chatty (it
+// warns about slow internal lock handlers on a busy CPU, for one).
 type minLevel struct {
 	h   slog.Handler
 	min slog.Level

@@ -41,7 +41,7 @@ type Options struct {
 	ProgressInterval time.Duration
 	// HTTPClient fetches MetaInfoURL (default: 30 s timeout).
 	HTTPClient *http.Client
-	// Log receives the library's warnings; default slog.Default().
+	// Log receives the library's errors; default slog.Default().
 	Log *slog.Logger
 }
 
