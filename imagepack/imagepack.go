@@ -32,7 +32,9 @@ type Options struct {
 	Name string
 	// Format is FormatSquashfs (default), FormatTar or FormatTarZstd.
 	Format string
-	// Compression for squashfs: "zstd" (default), "xz" or "gzip".
+	// Compression for squashfs: with go-diskfs "gzip" (default) or "xz";
+	// with mksquashfs also "zstd" (its default). go-diskfs's zstd blocks
+	// are refused: Linux 6.1's squashfs cannot read them.
 	Compression string
 	// Level is the gzip level (1-9, default 9) or the tar.zst level
 	// (1-4 in klauspost's scale: fastest, default, better, best; default 2).

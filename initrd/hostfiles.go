@@ -134,7 +134,11 @@ func (s *fileSet) addHostBinaries(ctx context.Context, cfg Config) error {
 		}
 		slog.Info("initrd: host binary", "path", b, "libraries", len(libs))
 		if path.Base(b) == "busybox" || path.Base(final) == "busybox" {
-			if err := s.addApplets(ctx, b, cfg.BusyboxApplets); err != nil {
+			real := map[string]bool{}
+			for _, hb := range cfg.HostBinaries {
+				real[path.Base(hb)] = true
+			}
+			if err := s.addApplets(ctx, b, cfg.BusyboxApplets, real); err != nil {
 				return err
 			}
 		}
@@ -142,8 +146,10 @@ func (s *fileSet) addHostBinaries(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// addApplets links /bin/APPLET to busybox for each applet it implements.
-func (s *fileSet) addApplets(ctx context.Context, busybox string, applets []string) error {
+// addApplets links /bin/APPLET to busybox for each applet it implements,
+// except names that a host binary provides (e.g. util-linux losetup): the
+// real tool must not be shadowed by an applet earlier in PATH.
+func (s *fileSet) addApplets(ctx context.Context, busybox string, applets []string, real map[string]bool) error {
 	have, err := busyboxApplets(ctx, busybox)
 	if err != nil {
 		slog.Warn("initrd: cannot list busybox applets, linking all requested", "busybox", busybox, "err", err)
@@ -162,7 +168,7 @@ func (s *fileSet) addApplets(ctx context.Context, busybox string, applets []stri
 		if dst == rel(busybox) {
 			continue
 		}
-		if _, isFile := s.files[dst]; isFile {
+		if _, isFile := s.files[dst]; isFile || real[a] {
 			continue // a real binary wins over an applet link
 		}
 		if err := s.symlink(dst, target); err != nil {

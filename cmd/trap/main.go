@@ -41,6 +41,12 @@ func main() {
 		ctx = context.Background()
 		handlePowerSignals() // but reboot/poweroff/halt from an admin work
 	}
+	if pid1 || isInit(os.Args) {
+		// The kernel starts init without PATH; steps run mkfs, losetup...
+		if os.Getenv("PATH") == "" {
+			os.Setenv("PATH", agent.DefaultPath)
+		}
+	}
 	err := run(ctx, os.Args, os.Stdout, os.Stderr)
 	var ec exitCode
 	if errors.As(err, &ec) && !pid1 {

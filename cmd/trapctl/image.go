@@ -33,7 +33,7 @@ var imagePack = &command{
 		*o = imagePackFlags{}
 		fs.StringVar(&o.name, "name", "", "image name, [a-z0-9][a-z0-9._-]* (required)")
 		fs.StringVar(&o.format, "format", imagepack.FormatSquashfs, "squashfs, tar or tar.zst")
-		fs.StringVar(&o.compression, "compression", "", "squashfs compression: zstd (default), xz or gzip")
+		fs.StringVar(&o.compression, "compression", "", "squashfs compression: gzip (default) or xz; zstd (the default) with --tool mksquashfs")
 		fs.IntVar(&o.level, "level", 0, "gzip level 1-9, or tar.zst level 1-4 (default: the packer's)")
 		fs.StringVar(&o.tool, "tool", "go", "squashfs packer: go (in-process go-diskfs) or mksquashfs (keeps owners and setuid bits)")
 		fs.StringVar(&o.output, "output", "", "keep the packed image in this file (default: a temporary file, removed after the upload)")
@@ -132,7 +132,10 @@ func sourceNote(dir, format, compression, tool string) string {
 	how := format
 	if format == imagepack.FormatSquashfs {
 		if compression == "" {
-			compression = "zstd"
+			compression = "gzip"
+			if tool == "mksquashfs" {
+				compression = "zstd"
+			}
 		}
 		how += " " + compression + ", " + tool
 	}

@@ -50,13 +50,17 @@ var statusCmd = &command{
 			return writeJSON(e.stdout, rows)
 		}
 		now := e.now()
-		t := newTable(e.stdout, "NODE", "MODE", "PHASE", "LAST-EVENT", "LAST-SEEN")
+		t := newTable(e.stdout, "NODE", "MODE", "PHASE", "LAST-EVENT", "LAST-SEEN", "ADDRESS")
 		for _, r := range rows {
 			mode := string(r.Mode)
 			if r.Once {
 				mode += " (once)"
 			}
-			t.row(r.Node, mode, r.Phase, r.LastEvent, age(now, r.LastSeen))
+			addr := r.Address
+			if addr == "" {
+				addr = "-"
+			}
+			t.row(r.Node, mode, r.Phase, r.LastEvent, age(now, r.LastSeen), addr)
 		}
 		return t.flush()
 	},

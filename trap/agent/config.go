@@ -118,3 +118,7 @@ func ReadFileConfig(path string) (FileConfig, error) {
 	}
 	return fc, nil
 }
+
+// DefaultPath is the agent's and the trap shells' PATH in the initramfs:
+// host binaries keep their own paths, u-root commands live in /bbin.
+const DefaultPath = "/bin:/sbin:/usr/bin:/usr/sbin:/bbin"

@@ -130,7 +130,7 @@ func (a *agent) nodeName() string {
 func (a *agent) shellEnv() []string {
 	path := a.file.Path
 	if path == "" {
-		path = "/bin:/sbin:/usr/bin:/usr/sbin:/bbin"
+		path = DefaultPath
 	}
 	return []string{
 		"ENV=" + a.shrc(), // interactive shells: `trap` is the trap command

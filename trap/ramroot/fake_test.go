@@ -187,5 +187,8 @@ func (f *fake) Unpack(ctx context.Context, archive, format, dir string) error {
 func (f *fake) existing(paths ...string) {
 	for _, p := range paths {
 		f.exists[p] = true
+		if _, ok := f.files[p]; !ok {
+			f.files[p] = ""
+		}
 	}
 }

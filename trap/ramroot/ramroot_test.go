@@ -298,3 +298,44 @@ func TestZramHotAddAndReset(t *testing.T) {
 }
 
 func timeDuration(ns int64) time.Duration { return time.Duration(ns) }
+
+// TestSwitchRootPreflight: init and a script's interpreter must be readable
+// before switch_root deletes the initramfs.
+func TestSwitchRootPreflight(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		wantErr string
+	}{
+		{"elf", map[string]string{"/sysroot/sbin/init": "\x7fELF..."}, ""},
+		{"script", map[string]string{"/sysroot/sbin/init": "#!/bin/sh -e\necho\n", "/sysroot/bin/sh": "\x7fELF"}, ""},
+		{"no interpreter", map[string]string{"/sysroot/sbin/init": "#!/bin/sh\n"}, "interpreter /bin/sh unreadable"},
+		{"empty #!", map[string]string{"/sysroot/sbin/init": "#!\n"}, "empty #! line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake("")
+			for p, c := range tt.files {
+				f.existing(p)
+				f.files[p] = c
+			}
+			s := &SwitchRoot{Init: "/sbin/init"}
+			err := s.Run(context.Background(), &plan.Env{Run: f, Sys: f})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Run = %v, want nil", err)
+				}
+				if !strings.Contains(f.text(), "switch_root /sysroot /sbin/init") {
+					t.Errorf("no switch_root after a good preflight:\n%s", f.text())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Run = %v, want an error containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(f.text(), "switch_root /sysroot") {
+				t.Errorf("switch_root ran although the preflight failed:\n%s", f.text())
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 package ramroot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
@@ -38,6 +40,13 @@ func (s *SwitchRoot) Run(ctx context.Context, env *plan.Env) error {
 	if !host(env).Exists(root + s.Init) {
 		return fmt.Errorf("init %s: not found in %s", s.Init, NewRoot)
 	}
+	// switch_root deletes the initramfs before it execs init: a failure
+	// after that point leaves nothing to fall back to. So read init (and a
+	// script's interpreter) completely first: a corrupt or unreadable image
+	// fails here, while the trap can still take the node.
+	if err := preflightInit(host(env), root, s.Init); err != nil {
+		return err
+	}
 	reportPhase(env, manifest.PhaseSwitchRoot, map[string]string{"step": s.Name(), "init": s.Init})
 	if s.BeforeSwitch != nil {
 		if err := s.BeforeSwitch(); err != nil {
@@ -46,6 +55,27 @@ func (s *SwitchRoot) Run(ctx context.Context, env *plan.Env) error {
 	}
 	if err := env.Sys.SwitchRoot(root, s.Init); err != nil {
 		return fmt.Errorf("switch_root %s %s: %w", NewRoot, s.Init, err)
+	}
+	return nil
+}
+
+// preflightInit reads init and, for a "#!" script, its interpreter, inside
+// root.
+func preflightInit(h Host, root, init string) error {
+	b, err := h.ReadFile(root + init)
+	if err != nil {
+		return fmt.Errorf("init %s in %s unreadable (corrupt image?): %w", init, NewRoot, err)
+	}
+	if !bytes.HasPrefix(b, []byte("#!")) {
+		return nil
+	}
+	line, _, _ := bytes.Cut(b[2:], []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) == 0 {
+		return fmt.Errorf("init %s in %s: empty #! line", init, NewRoot)
+	}
+	if _, err := h.ReadFile(root + f[0]); err != nil {
+		return fmt.Errorf("init %s in %s: interpreter %s unreadable (corrupt image?): %w", init, NewRoot, f[0], err)
 	}
 	return nil
 }
