@@ -34,12 +34,7 @@ func TestPXEToTrapSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctl := trapctl(t)
-	run := func(args ...string) (string, error) {
-		full := append([]string{"netns", "exec", c.Lab.Namespace(), ctl, "--server", c.URL}, args...)
-		out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
-		return string(out), err
-	}
+	run := func(args ...string) (string, error) { return c.Trapctl(ctx, args...) }
 
 	nodes := map[string]*lab.Node{}
 	for _, name := range []string{"cn001", "cn002"} {
@@ -186,6 +181,36 @@ func TestPXEToTrapSSH(t *testing.T) {
 		if !strings.Contains(out, "continue") || !strings.Contains(out, "nothing to continue to") {
 			t.Errorf("trapctl events cn002 lacks the continue and its error:\n%s", out)
 		}
+	})
+
+	t.Run("discovery", func(t *testing.T) {
+		// A MAC the inventory does not know gets a pool address and the trap
+		// in discovery mode, and registers its hardware.
+		n, err := c.Lab.Boot(lab.NodeSpec{Name: "unknown", Firmware: lab.BIOS, MACs: []string{"52:54:00:18:00:99"}, MemoryMB: 768})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.WaitConsole(ctx, "root@mac-525400180099_DisklessTrap:/root#", 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("TIMING unknown node (bios): power-on to discovery trap %.1fs", n.Elapsed().Seconds())
+		deadline := time.Now().Add(30 * time.Second)
+		var out string
+		for time.Now().Before(deadline) {
+			out, _ = run("-o", "json", "events", "mac-525400180099")
+			if strings.Contains(out, "discovered") {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if !strings.Contains(out, "discovered") || !strings.Contains(out, "52:54:00:18:00:99") {
+			t.Errorf("trapctl events mac-525400180099 lacks the discovered inventory:\n%s", out)
+		}
+		st, err := run("status")
+		if err != nil || !lineHas(st, "mac-525400180099", "discovery", "198.18.0.2") {
+			t.Errorf("trapctl status = %v\n%s\nwant mac-525400180099 in discovery with a pool address", err, st)
+		}
+		n.Stop()
 	})
 
 	t.Run("mode-survives-restart-and-once", func(t *testing.T) {

@@ -46,9 +46,6 @@ var (
 	initrdOnce sync.Once
 	initrdPath string
 	initrdErr  error
-	binOnce    sync.Once
-	binDir     string
-	binErr     error
 )
 
 // sharedInitrd builds the trap initramfs once per test binary.
@@ -68,28 +65,10 @@ func sharedInitrd(t *testing.T) string {
 	return initrdPath
 }
 
-// trapctl builds the CLI once per test binary and returns its path.
-func trapctl(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "dt-e2e-bin-"); binErr != nil {
-			return
-		}
-		_, binErr = labcluster.GoBuild(context.Background(), "./cmd/trapctl", binDir)
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "trapctl")
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if initrdPath != "" {
 		os.RemoveAll(filepath.Dir(initrdPath))
-	}
-	if binDir != "" {
-		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
