@@ -31,6 +31,7 @@ vet:
 test: lab-deps build
 	$(GO) vet ./...
 	DT_LAB_REQUIRED=1 $(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime 15s ./bootsrv/dhcpd
 
 unit:
 	$(GO) test -count=1 -short ./...
@@ -40,8 +41,14 @@ unit:
 demo: lab-deps build
 	bin/lab demo
 
+# Benchmarks, each side by side with its baseline in one run, reported as
+# ratios: bootsrv vs Kea (DHCP) and nginx (HTTP), mode switches, the boot
+# storm with SIGKILLs; BitTorrent swarm vs HTTP; then the micro-benchmarks.
 bench: lab-deps build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./... 
+	tools/lab-deps.sh --bench
+	tools/bench/run.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./tools/torrentbench/
+	$(GO) test -run '^$$' -bench . -benchmem ./noderange/ ./bootsrv/...
 
 # Short fuzzing of every parser (FUZZTIME per target).
 FUZZTIME ?= 20s

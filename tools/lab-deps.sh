@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab needs (idempotent; quick when present).
 set -euo pipefail
+# tools/lab-deps.sh [--bench] : --bench adds the reference systems of make bench.
 pkgs=(
   qemu-system-x86 ipxe-qemu ipxe ovmf          # QEMU, iPXE ROMs and binaries, UEFI firmware
   busybox-static cpio kmod                     # initramfs and test OS userland, depmod
   openssh-client iproute2                      # real SSH client, network namespaces
   tftp-hpa atftp                               # real TFTP clients for the tftpd tests
+  aria2                                        # a real BitTorrent peer for the interop test
   squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
 )
+if [[ "${1:-}" == --bench ]]; then
+  pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
