@@ -61,6 +61,7 @@ type Cluster struct {
 	Nodes     map[string]*lab.Node
 	opts      Options
 	bootsrv   string
+	trapctl   string
 	log       *slog.Logger
 }
 
@@ -288,3 +289,21 @@ func tail(s string, n int) string {
 }
 
 var errNoRepo = errors.New("labcluster: no go.mod above the working directory")
+
+// Trapctl runs the real trapctl CLI inside the namespace against this
+// cluster's bootsrv and returns its combined output.
+func (c *Cluster) Trapctl(ctx context.Context, args ...string) (string, error) {
+	if c.trapctl == "" {
+		bin, err := GoBuild(ctx, "./cmd/trapctl", filepath.Join(c.Dir, "bin"))
+		if err != nil {
+			return "", err
+		}
+		c.trapctl = bin
+	}
+	full := append([]string{"netns", "exec", c.Lab.Namespace(), c.trapctl, "--server", c.URL}, args...)
+	out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("trapctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}

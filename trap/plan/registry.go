@@ -62,6 +62,10 @@ func (r *Registry) Build(m *manifest.Manifest) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(m.Problems) > 0 {
+		// bootsrv says why it could not give this node what the mode needs.
+		return nil, fmt.Errorf("%s", strings.Join(m.Problems, "; "))
+	}
 	r.mu.RLock()
 	b, ok := r.modes[mode]
 	r.mu.RUnlock()

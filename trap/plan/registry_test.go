@@ -33,10 +33,15 @@ func TestRegistryBuild(t *testing.T) {
 		{manifest.ModeTrap, manifest.ModeRAMRoot, " 1. zram           size=1G\n", ""},
 		{manifest.ModeService, manifest.ModeISCSI, "", "mode iscsi: not implemented in this agent"},
 		{manifest.ModeInstall, "", "", "mode install: no disk"},
+		{manifest.ModeRAMRoot, "", "", "mode ramroot: no image: node cn1's image attribute is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode)+"-"+string(tt.cont), func(t *testing.T) {
-			p, err := r.Build(&manifest.Manifest{Node: "cn1", Mode: tt.mode, Continue: tt.cont})
+			m := &manifest.Manifest{Node: "cn1", Mode: tt.mode, Continue: tt.cont}
+			if strings.Contains(tt.wantErr, "no image") {
+				m.Problems = []string{tt.wantErr}
+			}
+			p, err := r.Build(m)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Errorf("Build(%s) error = %v, want %q", tt.mode, err, tt.wantErr)
