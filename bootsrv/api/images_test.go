@@ -301,3 +301,21 @@ func TestRAMRootManifest(t *testing.T) {
 		t.Errorf("login1 (local): image %+v problems %q zram %v", m.Image, m.Problems, m.Zram)
 	}
 }
+
+func TestRAMRootInit(t *testing.T) {
+	e := newEnv(t)
+	set := func(node string, fields map[string]any) {
+		t.Helper()
+		e.mustDo("PATCH", "/api/v1/nodes/"+node, dtapi.NodeEdit{Fields: fields}, 200, nil)
+	}
+	set("cn001", map[string]any{"init": "/lib/systemd/systemd"})
+	var m manifest.Manifest
+	e.mustDo("GET", "/manifest/cn001", nil, 200, &m)
+	if m.Init != "/lib/systemd/systemd" {
+		t.Errorf("manifest init = %q, want /lib/systemd/systemd (the node's init attribute)", m.Init)
+	}
+	code, body := e.do("PATCH", "/api/v1/nodes/cn001", dtapi.NodeEdit{Fields: map[string]any{"init": "sbin/init"}})
+	if code != 400 || !strings.Contains(body, "init") {
+		t.Errorf("init=sbin/init: %d %s, want 400 naming init", code, body)
+	}
+}

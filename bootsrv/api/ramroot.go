@@ -33,6 +33,9 @@ func (a *API) ramrootFields(m *manifest.Manifest, n *inventory.Node) {
 	if at.Overlays != nil {
 		m.Overlays = append([]string{}, *at.Overlays...)
 	}
+	if init := inventory.Val(at.Init); init != "" {
+		m.Init = init
+	}
 	name := inventory.Val(at.Image)
 	if name == "" {
 		m.Problems = append(m.Problems, fmt.Sprintf(

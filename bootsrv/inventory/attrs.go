@@ -30,6 +30,7 @@ type Attrs struct {
 	ZramSize      *string   `yaml:"zram_size" check:"size"`
 	ZramAlgorithm *string   `yaml:"zram_algorithm" check:"word"`
 	Overlays      *[]string `yaml:"overlays" check:"abspath"`
+	Init          *string   `yaml:"init" check:"abspath"` // the image's init (default /sbin/init)
 }
 
 // checks validate one string value of an attribute, by check tag.

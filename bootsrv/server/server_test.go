@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const inv = `networks:
+  - name: lab
+    subnet: 198.18.0.0/24
+    server: 198.18.0.1
+defaults:
+  mode: trap
+  kernel: vmlinuz
+  initrd: trap.cpio.gz
+nodes:
+  - name: cn001
+    interfaces:
+      - {name: net0, mac: "52:54:00:00:00:01", ip: 198.18.0.11}
+`
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestReload: a good inventory is swapped in, a bad one is refused and the
+// old one stays; runtime state survives both and a restart.
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "cluster.yaml")
+	if err := os.WriteFile(cfgPath, []byte(inv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	cfg := Config{ConfigPath: cfgPath, StateDir: filepath.Join(dir, "state"), DataDir: dir, HTTPAddr: addr,
+		DHCPAddr: "off", TFTPAddr: "off", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		for i := 0; i < 50; i++ {
+			resp, err := http.Get("http://" + addr + path)
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, string(b)
+		}
+		t.Fatalf("GET %s: server not answering", path)
+		return 0, ""
+	}
+	if code, _ := get("/manifest/cn002"); code != 404 {
+		t.Fatalf("GET /manifest/cn002 before reload = %d, want 404", code)
+	}
+	added := inv + `  - name: cn002
+    interfaces:
+      - {name: net0, mac: "52:54:00:00:00:02", ip: 198.18.0.12}
+`
+	os.WriteFile(cfgPath, []byte(added), 0o644)
+	if err := s.Reload(); err != nil {
+		t.Fatalf("Reload(good) = %v", err)
+	}
+	if code, body := get("/manifest/cn002"); code != 200 || !strings.Contains(body, `"node": "cn002"`) && !strings.Contains(body, `"node":"cn002"`) {
+		t.Errorf("GET /manifest/cn002 after reload = %d %s, want cn002's manifest", code, body)
+	}
+	os.WriteFile(cfgPath, []byte(added+"  - name: cn003\n    bogus: 1\n"), 0o644)
+	err = s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "keeping the previous inventory") || !strings.Contains(err.Error(), "bogus") {
+		t.Errorf("Reload(bad) = %v, want an error naming the field and keeping the old inventory", err)
+	}
+	if code, _ := get("/manifest/cn002"); code != 200 {
+		t.Errorf("after a refused reload GET /manifest/cn002 = %d, want 200 (old inventory kept)", code)
+	}
+}
