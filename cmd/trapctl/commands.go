@@ -6,7 +6,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
-		modeSet, statusCmd, eventsCmd, hostkeysCmd,
+		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		imagePack, imageList, imageShow, imageDelete,
 		initrdBuild,
 	}

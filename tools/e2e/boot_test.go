@@ -115,6 +115,22 @@ func TestPXEToTrapSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("fan-out", func(t *testing.T) {
+		// trapctl ssh pins the host keys the nodes reported and groups
+		// identical output under one node range, like clush -b.
+		out, err := run("ssh", "cn[001-002]", "-i", c.Key, "--", "uname", "-r")
+		if err != nil {
+			t.Fatalf("trapctl ssh: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "cn[001-002] (2)") || !strings.Contains(out, k.Version) {
+			t.Errorf("trapctl ssh cn[001-002] uname -r =\n%s\nwant one group cn[001-002] with %s", out, k.Version)
+		}
+		out, err = run("ssh", "cn[001-002]", "-i", c.WrongKey, "--", "true")
+		if err == nil || !strings.Contains(out, "2 of 2 nodes failed") {
+			t.Errorf("trapctl ssh with a key not in the inventory: %v\n%s\nwant both nodes failed", err, out)
+		}
+	})
+
 	t.Run("known-hosts-and-sftp", func(t *testing.T) {
 		keys, err := run("hostkeys", "cn001")
 		if err != nil {
