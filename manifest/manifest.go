@@ -114,6 +114,10 @@ type Manifest struct {
 	Sysroot *Sysroot `json:"sysroot,omitempty"`
 	// Init is the program switch_root executes. Default "/sbin/init".
 	Init string `json:"init,omitempty"`
+
+	// ISCSI is mode iscsi's storage (see iscsi.go); Zram, Overlays,
+	// Sysroot and Init apply to it as to mode ramroot.
+	ISCSI *ISCSI `json:"iscsi,omitempty"`
 }
 
 // Network is the boot interface's layer-3 configuration.

@@ -9,6 +9,7 @@ pkgs=(
   tftp-hpa atftp                               # real TFTP clients for the tftpd tests
   aria2                                        # a real BitTorrent peer for the interop test
   squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
+  tgt lvm2 cryptsetup-bin                      # lab iSCSI target, test disk LVM and LUKS
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/iscsi"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+)
+
+// Mode iscsi (the Ocean diskless root) and its storage step commands
+// (`trap iscsi login`, `trap multipath`, `trap luks open`, `trap
+// partitions`, `trap lvm`, `trap readonly`, `trap lower`). It registers
+// from init so modes.go stays untouched; zram, overlay, sysroot and
+// switch-root are ramroot's commands, registered by registerModes.
+func init() { registerISCSI(plan.Default) }
+
+func registerISCSI(r *plan.Registry) {
+	r.RegisterMode(manifest.ModeISCSI, iscsi.Plan)
+	for name, mk := range iscsi.Commands() {
+		r.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
+			return mk(m), nil
+		})
+	}
+}

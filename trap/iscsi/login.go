@@ -1,0 +1,204 @@
+package iscsi
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+)
+
+// Files the login step writes (inside the initramfs: RAM only).
+const (
+	InitiatorFile = "/etc/iscsi/initiatorname.iscsi"
+	IscsidConf    = "/etc/iscsi/iscsid.conf"
+	NodesDir      = "/etc/iscsi/nodes"
+	IscsidPID     = "/run/iscsid.pid"
+)
+
+// Login is the "iscsi login" step.
+//
+// Secrets: iscsistart takes CHAP secrets only as -w/-W arguments, which
+// any process on the node can read in /proc/PID/cmdline. So the step uses
+// iscsid + iscsiadm instead: it writes iscsid.conf (no secrets), the
+// initiator name, and one node record per portal
+// (NodesDir/TARGET/ADDR,PORT,TPGT/default, mode 0600, on the initramfs's
+// RAM file system) holding the session settings and the CHAP secrets
+// fetched by reference; starts iscsid; and runs `iscsiadm -m node -T
+// TARGET -p PORTAL --login` per portal, which passes the record to iscsid
+// over its local socket. No secret is on a command line, in a log or on a
+// disk. The booted OS's iscsid takes the sessions over (it syncs existing
+// sessions at start).
+type Login struct {
+	Config manifest.ISCSI
+	Root   string // prefixes written paths (tests)
+}
+
+// Name implements plan.Step.
+func (s *Login) Name() string { return "iscsi login" }
+
+// String implements plan.Step.
+func (s *Login) String() string {
+	auth := "no auth"
+	if s.Config.CHAP != nil {
+		auth = "CHAP user " + s.Config.CHAP.User + " (secret " + s.Config.CHAP.Secret.Name + ")"
+		if s.Config.MutualCHAP != nil {
+			auth += ", mutual user " + s.Config.MutualCHAP.User + " (secret " + s.Config.MutualCHAP.Secret.Name + ")"
+		}
+	}
+	return fmt.Sprintf("%s as %s via %s; %s; iscsid + iscsiadm", s.Config.Target, s.Config.InitiatorName,
+		strings.Join(s.Config.Portals, ","), auth)
+}
+
+// Settings returns the node settings: the Ocean defaults (or the
+// single-path overrides), then the manifest's overrides.
+func Settings(c *manifest.ISCSI) map[string]string {
+	out := map[string]string{}
+	for k, v := range manifest.ISCSISessionDefaults {
+		out[k] = v
+	}
+	if !multipath(c) {
+		for k, v := range manifest.ISCSISingleSessionOverrides {
+			out[k] = v
+		}
+	}
+	for k, v := range c.Settings {
+		out[k] = v
+	}
+	return out
+}
+
+func multipath(c *manifest.ISCSI) bool { return c.Multipath || len(c.Portals) > 1 }
+
+// IscsidConfText renders iscsid.conf: the settings, no secrets.
+func IscsidConfText(c *manifest.ISCSI) string {
+	var b strings.Builder
+	b.WriteString("# Written by the DisklessTrap agent. CHAP secrets live in the node records only.\n")
+	b.WriteString("node.startup = onboot\nnode.leading_login = No\n")
+	writeSorted(&b, Settings(c))
+	return b.String()
+}
+
+// NodeRecordText renders a node record for one portal; secret values come
+// from chap and mutual (nil: none).
+func NodeRecordText(c *manifest.ISCSI, portal string, tpgt int, chap, mutual []byte) string {
+	ap, _ := manifest.ParsePortal(portal)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# BEGIN RECORD\nnode.name = %s\nnode.tpgt = %d\nnode.startup = onboot\nnode.leading_login = No\n", c.Target, tpgt)
+	fmt.Fprintf(&b, "iface.iscsi_ifacename = default\niface.transport_name = tcp\nnode.discovery_type = static\n")
+	fmt.Fprintf(&b, "node.conn[0].address = %s\nnode.conn[0].port = %d\n", ap.Addr(), ap.Port())
+	writeSorted(&b, Settings(c))
+	if c.CHAP != nil {
+		fmt.Fprintf(&b, "node.session.auth.authmethod = CHAP\nnode.session.auth.username = %s\nnode.session.auth.password = %s\n", c.CHAP.User, chap)
+		if c.MutualCHAP != nil {
+			fmt.Fprintf(&b, "node.session.auth.username_in = %s\nnode.session.auth.password_in = %s\n", c.MutualCHAP.User, mutual)
+		}
+	} else {
+		b.WriteString("node.session.auth.authmethod = None\n")
+	}
+	b.WriteString("# END RECORD\n")
+	return b.String()
+}
+
+func writeSorted(b *strings.Builder, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "%s = %s\n", k, m[k])
+	}
+}
+
+// RecordPath is the node record's path for a portal.
+func RecordPath(target, portal string, tpgt int) string {
+	ap, _ := manifest.ParsePortal(portal)
+	return path.Join(NodesDir, target, fmt.Sprintf("%s,%d,%d", ap.Addr(), ap.Port(), tpgt), "default")
+}
+
+// Run implements plan.Step.
+func (s *Login) Run(ctx context.Context, env *plan.Env) error {
+	c := &s.Config
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	st := storage(env)
+	write := func(p string, data []byte, mode uint32) error {
+		if err := env.Sys.MkdirAll(path.Dir(s.Root + p)); err != nil {
+			return err
+		}
+		if err := env.Sys.WriteFile(s.Root+p, data, mode); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
+	}
+	if err := write(InitiatorFile, []byte("InitiatorName="+c.InitiatorName+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := write(IscsidConf, []byte(IscsidConfText(c)), 0o600); err != nil {
+		return err
+	}
+	var chap, mutual []byte
+	defer func() { zero(chap); zero(mutual) }()
+	var err error
+	if c.CHAP != nil {
+		if chap, err = st.Secret(ctx, env, c.CHAP.Secret.Name); err != nil {
+			return fmt.Errorf("iscsi CHAP secret %s: %w", c.CHAP.Secret.Name, err)
+		}
+	}
+	if c.MutualCHAP != nil {
+		if mutual, err = st.Secret(ctx, env, c.MutualCHAP.Secret.Name); err != nil {
+			return fmt.Errorf("iscsi mutual CHAP secret %s: %w", c.MutualCHAP.Secret.Name, err)
+		}
+	}
+	tpgt := tpgtOf(c)
+	for _, p := range c.Portals {
+		rec := []byte(NodeRecordText(c, p, tpgt, chap, mutual))
+		err := write(RecordPath(c.Target, p, tpgt), rec, 0o600)
+		zero(rec)
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := st.ReadFile(s.Root + IscsidPID); err != nil {
+		if _, err := env.Run.Run(ctx, "iscsid"); err != nil {
+			return fmt.Errorf("start iscsid: %w", err)
+		}
+	}
+	var failed []string
+	for _, p := range c.Portals {
+		out, err := env.Run.Run(ctx, "iscsiadm", "-m", "node", "-T", c.Target, "-p", p, "--login")
+		if err != nil && !strings.Contains(string(out), "already present") {
+			// One path down is not fatal with multipath: the map queues
+			// and the checker reinstates the path later.
+			failed = append(failed, fmt.Sprintf("%s: %v", p, err))
+		}
+	}
+	if len(failed) == len(c.Portals) || len(failed) > 0 && !multipath(c) {
+		return fmt.Errorf("iscsi login to %s failed: %s", c.Target, strings.Join(failed, "; "))
+	}
+	for _, f := range failed {
+		logger(env).Warn("iscsi login failed on one portal", "target", c.Target, "err", f)
+	}
+	return nil
+}
+
+func tpgtOf(c *manifest.ISCSI) int {
+	if c.TPGT > 0 {
+		return c.TPGT
+	}
+	return 1
+}
+
+func zero(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,139 @@
+package iscsi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/anatol/luks.go"
+	"github.com/diskfs/go-diskfs/partition/gpt"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/dmmap"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
+)
+
+// Real is the node's Storage: sysfs, device-mapper ioctls, luks.go,
+// bootsrv's secret endpoint.
+type Real struct{}
+
+// Paths implements Storage: the sd disks under
+// /sys/class/iscsi_session/session*/device/target*/H:C:T:LUN/block/.
+func (Real) Paths(target string, lun int) ([]Path, error) {
+	sessions, _ := filepath.Glob("/sys/class/iscsi_session/session*")
+	var out []Path
+	for _, s := range sessions {
+		name, err := os.ReadFile(s + "/targetname")
+		if err != nil || strings.TrimSpace(string(name)) != target {
+			continue
+		}
+		blocks, _ := filepath.Glob(fmt.Sprintf("%s/device/target*/*:*:*:%d/block/*", s, lun))
+		for _, b := range blocks {
+			disk := filepath.Base(b)
+			dev, err := os.ReadFile("/sys/block/" + disk + "/dev")
+			if err != nil {
+				continue
+			}
+			portal := ""
+			if conns, _ := filepath.Glob(s + "/device/connection*/iscsi_connection/connection*"); len(conns) > 0 {
+				a, _ := os.ReadFile(conns[0] + "/persistent_address")
+				p, _ := os.ReadFile(conns[0] + "/persistent_port")
+				portal = strings.TrimSpace(string(a)) + ":" + strings.TrimSpace(string(p))
+			}
+			out = append(out, Path{Disk: disk, Devno: strings.TrimSpace(string(dev)), Portal: portal})
+		}
+	}
+	return out, nil
+}
+
+// ReadFile implements Storage.
+func (Real) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// DMCreate implements Storage.
+func (Real) DMCreate(name, uuid string, ro bool, ts []dmmap.Target) error {
+	return dmmap.Create(name, uuid, ro, ts...)
+}
+
+// DMDevno implements Storage.
+func (Real) DMDevno(name string) (string, error) { return dmmap.Devno(name) }
+
+// LUKSOpen implements Storage: every key slot in priority order.
+func (Real) LUKSOpen(dev string, pass []byte, name string) error {
+	defer zero(pass)
+	d, err := luks.Open(dev)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var last error = fmt.Errorf("no key slots")
+	for _, slot := range d.Slots() {
+		// Unlock zeroes the volume key it recovers (UnlockAny does not).
+		if last = d.Unlock(slot, pass, name); last == nil {
+			return nil
+		}
+	}
+	return last
+}
+
+// Partitions implements Storage.
+func (Real) Partitions(dev string) ([]Partition, error) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := gpt.Read(f, 512, 512)
+	if err != nil {
+		return nil, err
+	}
+	var out []Partition
+	for i, p := range t.Partitions {
+		if p.Start == 0 || p.End < p.Start {
+			continue
+		}
+		out = append(out, Partition{Number: i + 1, Start: p.Start, Length: p.End - p.Start + 1})
+	}
+	return out, nil
+}
+
+// Secret implements Storage: GET Server + manifest.SecretPath(node, name).
+// The reply body is the secret; it is never logged.
+func (Real) Secret(ctx context.Context, env *plan.Env, name string) ([]byte, error) {
+	if env.Manifest == nil || env.Manifest.Server == "" {
+		return nil, fmt.Errorf("secret %s: no server", name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	u := strings.TrimSuffix(env.Manifest.Server, "/") + manifest.SecretPath(env.Manifest.Node, name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("secret %s: %s", name, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return bytes.TrimRight(b, "\n"), nil
+}
+
+// StartChecker implements Storage: the checker runs until the agent
+// execs the new init (switch_root); after that the booted OS's multipathd
+// must take over.
+func (Real) StartChecker(name string) {
+	c := &dmmap.Checker{Map: name, Interval: 5 * time.Second}
+	go c.Run(context.Background())
+}
