@@ -80,6 +80,59 @@ type Image struct {
 	// UsedBy is the compact range of the nodes whose image attribute
 	// names this image ("cn[001-064]"); empty when none.
 	UsedBy string `json:"used_by,omitempty"`
+	// InfoHash (hex) and Torrent (BASE/images/NAME.torrent) are set when
+	// bootsrv seeds the image over BitTorrent; PieceLength is the
+	// torrent's piece size, chosen from the image size.
+	InfoHash    string `json:"infohash,omitempty"`
+	Torrent     string `json:"torrent,omitempty"`
+	PieceLength int64  `json:"piece_length,omitempty"`
+}
+
+// ImageSwarm is GET /api/v1/images/{name}/swarm: the image's BitTorrent
+// swarm as bootsrv sees it (`trapctl image swarm NAME`).
+type ImageSwarm struct {
+	Image       string      `json:"image"`
+	InfoHash    string      `json:"infohash"`
+	Size        int64       `json:"size"`
+	PieceLength int64       `json:"piece_length"`
+	Pieces      int         `json:"pieces"`
+	Seeder      SwarmSeeder `json:"seeder"`
+	// Nodes are the nodes whose image attribute names the image and the
+	// peers the tracker lists, sorted by name (unknown addresses last).
+	Nodes []SwarmNode `json:"nodes"`
+}
+
+// SwarmSeeder is bootsrv's own part in a swarm.
+type SwarmSeeder struct {
+	Addr    string `json:"addr"`    // peer-wire address
+	Running bool   `json:"running"` // false while the seeder is stopped
+	Peers   int    `json:"peers"`   // connected peers now
+	// Uploaded is the peer-wire payload sent; WebSeed the bytes served as
+	// the web seed (Range requests on /images/NAME).
+	Uploaded int64 `json:"uploaded"`
+	WebSeed  int64 `json:"web_seed"`
+	// UploadLimit is the --seed-rate cap in bytes/s (0: none), shared by
+	// the seeder and the web seed.
+	UploadLimit int64 `json:"upload_limit,omitempty"`
+	Completed   int   `json:"completed"` // "completed" announces since bootsrv started
+}
+
+// SwarmNode is one node's state in a swarm: from its last progress event
+// for the image and from the tracker.
+type SwarmNode struct {
+	Node    string `json:"node,omitempty"` // "" for an address not in the inventory
+	Address string `json:"address,omitempty"`
+	// State: "downloading", "seeding", "stopped" (left the initramfs),
+	// "announced" (only the tracker knows it), or "" (no sign yet).
+	State      string    `json:"state,omitempty"`
+	Percent    int       `json:"percent"`
+	Downloaded int64     `json:"downloaded"`
+	Uploaded   int64     `json:"uploaded"`
+	FromWeb    int64     `json:"from_web,omitempty"`
+	Peers      int       `json:"peers"`
+	BadPieces  int64     `json:"bad_pieces,omitempty"`
+	Tracker    bool      `json:"tracker"` // listed by the tracker now
+	LastSeen   time.Time `json:"last_seen,omitzero"`
 }
 
 // Image upload query parameters of PUT /api/v1/images/{name}; the body is

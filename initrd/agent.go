@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,6 +32,27 @@ func agentBinary(ctx context.Context, cfg Config, dir string) (string, error) {
 		return "", fmt.Errorf("agent %s: %w", cfg.Agent, err)
 	}
 	return out, nil
+}
+
+// addHelpers builds each of cfg.Helpers into /bin/<base name>.
+func (s *fileSet) addHelpers(ctx context.Context, cfg Config, dir string) error {
+	for _, pkg := range cfg.Helpers {
+		name := path.Base(strings.TrimSuffix(pkg, "/"))
+		if name == "." || name == "/" || name == "" {
+			return fmt.Errorf("helper %q: no command name", pkg)
+		}
+		out := filepath.Join(dir, "helper-"+name)
+		if err := goBuild(ctx, cfg.ModuleDir, pkg, out); err != nil {
+			return fmt.Errorf("helper %s: %w", pkg, err)
+		}
+		if err := checkStaticELF(out); err != nil {
+			return fmt.Errorf("helper %s: %w", pkg, err)
+		}
+		if err := s.add("bin/"+name, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // goBuild compiles pkg for linux/amd64 with a reproducible, stripped,

@@ -74,6 +74,9 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if err := fs.symlink("bin/trap", "/init"); err != nil {
 		return nil, fmt.Errorf("initrd: %w", err)
 	}
+	if err := fs.addHelpers(ctx, cfg, work); err != nil {
+		return nil, fmt.Errorf("initrd: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -176,3 +176,39 @@ func TestBuildErrors(t *testing.T) {
 		t.Errorf("a failed build left its output behind")
 	}
 }
+
+// TestBuildHelpers: Config.Helpers are Go packages built static into
+// /bin/<name> next to the agent; a package that does not build fails the
+// build naming it.
+func TestBuildHelpers(t *testing.T) {
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		skipUnless(t, false, "/bin/busybox not installed (busybox-static)")
+	}
+	dir := t.TempDir()
+	cfg := Config{
+		Agent: "/bin/busybox", UrootCommands: []string{}, HostBinaries: []string{},
+		ModuleDir: repoRoot(t), Helpers: []string{"./initrd/testdata/testinit"},
+		Output: filepath.Join(dir, "x.img"), TempDir: dir, NoCache: true,
+	}
+	res, err := Build(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	recs, err := ReadArchive(res.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs {
+		if r.Name == "bin/testinit" {
+			found = r.Mode&0o111 != 0 && r.FileSize > 0
+		}
+	}
+	if !found {
+		t.Errorf("/bin/testinit missing (or not executable) in the image")
+	}
+	cfg.Helpers = []string{"./initrd/testdata/no-such-helper"}
+	if _, err := Build(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "helper ./initrd/testdata/no-such-helper") {
+		t.Errorf("Build with a missing helper = %v, want an error naming it", err)
+	}
+}

@@ -56,6 +56,11 @@ var DefaultBusyboxApplets = []string{
 	"wget", "which", "xargs", "zcat",
 }
 
+// TorrentHelper is the BitTorrent helper the ramroot image fetch step runs
+// for `transport: torrent` (kept out of the agent: it links the torrent
+// library).
+const TorrentHelper = "github.com/disklesstrap/disklesstrap/cmd/trap-torrent"
+
 // AgentConfigPath is where Config.AgentConfig lands in the image.
 const AgentConfigPath = "etc/trap/config.json"
 
@@ -97,6 +102,10 @@ type Config struct {
 	KernelVersion string
 	// Modules are module names to include with all their dependencies.
 	Modules []string
+	// Helpers are Go packages (import paths or directories) built like the
+	// agent (static, reproducible) into /bin/<last path element>, e.g.
+	// TorrentHelper for mode ramroot's torrent transport.
+	Helpers []string
 	// ExtraFiles maps archive paths to host paths (files or directories).
 	ExtraFiles map[string]string
 	// AgentConfig is written to /etc/trap/config.json. nil means

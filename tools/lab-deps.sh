@@ -10,6 +10,7 @@ pkgs=(
   aria2                                        # a real BitTorrent peer for the interop test
   squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
   tgt lvm2 cryptsetup-bin                      # lab iSCSI target, test disk LVM and LUKS
+  open-iscsi                                   # iscsid + iscsiadm copied into the iSCSI trap initramfs
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench

@@ -25,6 +25,9 @@
 //	GET    /api/v1/images/{name}      api.Image
 //	DELETE /api/v1/images/{name}[?force=1]  409 while nodes' image attribute names it
 //	GET    /images/{name}             the image file (Range requests; the torrent web seed)
+//	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
+//	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
+//	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -74,6 +77,9 @@ type Config struct {
 	Now func() time.Time
 	// Images is the OS image registry; nil opens DataDir/images.
 	Images *images.Registry
+	// Swarm, if set, distributes the registry's images over BitTorrent
+	// (see swarm.go); nil: transport http only.
+	Swarm *SwarmConfig
 }
 
 // API is bootsrv's HTTP handler.
@@ -84,6 +90,7 @@ type API struct {
 	editMu sync.Mutex // serializes inventory edits (read-modify-write of the file)
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
+	swarm     swarmState
 }
 
 // New returns the handler for cfg.
@@ -105,7 +112,9 @@ func New(cfg Config) *API {
 			log.Error("image registry", "err", a.imagesErr)
 		}
 	}
+	a.swarm.imgs = map[string]*swarmImage{}
 	a.routes()
+	a.swarmStart()
 	return a
 }
 
@@ -142,6 +151,10 @@ func (a *API) routes() {
 	h("GET /api/v1/images/{name}", a.getImage)
 	h("DELETE /api/v1/images/{name}", a.deleteImage)
 	h("GET /images/{name}", a.imageFile)
+	h("GET /api/v1/images/{name}/swarm", a.imageSwarm)
+	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
+		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
+	}
 }
 
 // ServeHTTP implements http.Handler. Requests no route matches get a JSON

@@ -2,11 +2,14 @@ package api
 
 import (
 	"errors"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/ipxe"
@@ -66,15 +69,22 @@ func (a *API) nodeIPXE(w http.ResponseWriter, r *http.Request) error {
 		event = manifest.Event{Node: discoveryName(mac), MAC: mac.String(), Phase: PhaseIPXE,
 			Data: map[string]string{"mode": string(p.Mode), "platform": platform}}
 	}
-	script, err := ipxe.Script(p)
+	script, err := scripts.render(p)
 	if err != nil {
 		return errorf(http.StatusInternalServerError, "ipxe script for %s: %v", mac, err)
 	}
-	if err := a.cfg.Store.AddEvents([]manifest.Event{event}); err != nil {
+	// The event acknowledges nothing: it is queued, not waited for (see
+	// package state). A consumed --once override was made durable by
+	// StartBoot before we got here.
+	if err := a.cfg.Store.QueueEvents([]manifest.Event{event}); err != nil {
 		a.log.Warn("record ipxe event", "node", event.Node, "err", err)
 	}
-	a.log.Info("ipxe script", "node", event.Node, "mac", mac.String(), "mode", p.Mode, "platform", platform)
-	return writeText(w, script)
+	if a.log.Enabled(r.Context(), slog.LevelInfo) {
+		a.log.Info("ipxe script", "node", event.Node, "mac", event.MAC, "mode", p.Mode, "platform", platform)
+	}
+	w.Header()["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	io.WriteString(w, script) // no []byte copy of the (cached) script
+	return nil
 }
 
 func setFiles(p *ipxe.Params, base string, at inventory.Attrs) {
@@ -124,4 +134,37 @@ func (a *API) bootFile(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", st.ModTime(), f)
 	return nil
+}
+
+// scripts memoizes ipxe.Script, a pure function of its Params: text/template
+// costs more than the rest of a /ipxe request. Keyed by the whole Params,
+// an entry never goes stale; the map is emptied when it reaches
+// maxScripts, which bounds it whatever MACs and Host headers come in.
+var scripts = scriptCache{m: make(map[ipxe.Params]string)}
+
+const maxScripts = 1 << 15
+
+type scriptCache struct {
+	mu sync.RWMutex
+	m  map[ipxe.Params]string
+}
+
+func (c *scriptCache) render(p ipxe.Params) (string, error) {
+	c.mu.RLock()
+	s, ok := c.m[p]
+	c.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := ipxe.Script(p)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxScripts {
+		clear(c.m)
+	}
+	c.m[p] = s
+	c.mu.Unlock()
+	return s, nil
 }

@@ -64,6 +64,7 @@ func (a *API) apiImage(r *http.Request, rec images.Record, users []string) api.I
 	if len(users) > 0 {
 		im.UsedBy = noderange.Compact(users)
 	}
+	a.swarmFields(&im, r)
 	return im
 }
 
@@ -123,6 +124,9 @@ func (a *API) putImage(w http.ResponseWriter, r *http.Request) error {
 		return imageError(err)
 	}
 	took := time.Since(start)
+	if err := a.swarmAdd(r.Context(), rec); err != nil {
+		a.log.Error("image stored but not seeded (nodes with transport torrent fall back to http)", "image", rec.Name, "err", err)
+	}
 	a.log.Info("image stored", "image", rec.Name, "format", rec.Format, "bytes", rec.Size, "sha256", rec.SHA256,
 		"took", took.Round(time.Millisecond), "MiBps", mibps(rec.Size, took), "replace", replace)
 	c, err := a.cluster()
@@ -218,6 +222,7 @@ func (a *API) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return imageError(err)
 	}
+	a.swarmRemove(name)
 	a.log.Info("image deleted", "image", name, "forced", force && len(users) > 0, "used_by", noderange.Compact(users))
 	return writeJSON(w, http.StatusOK, a.apiImage(r, rec, users))
 }
@@ -230,6 +235,10 @@ func (a *API) imageFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := r.PathValue("name")
+	if im, ok := a.imageTorrentName(name); ok {
+		return a.torrentFile(w, r, im)
+	}
+	w = a.webSeedWriter(w, r, name)
 	f, rec, err := reg.File(name)
 	if err != nil {
 		if errors.Is(err, images.ErrInvalid) || errors.Is(err, images.ErrNotFound) {

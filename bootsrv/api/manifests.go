@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -23,7 +27,7 @@ func (a *API) manifestByName(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, m)
+		return writeManifest(w, m)
 	}
 	if mac, ok := parseDiscoveryName(name); ok {
 		if _, ok, err := a.cfg.Store.DiscoveredNode(mac.String()); err != nil {
@@ -33,7 +37,7 @@ func (a *API) manifestByName(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			return writeJSON(w, http.StatusOK, m)
+			return writeManifest(w, m)
 		}
 	}
 	return errorf(http.StatusNotFound, "node %s not in the inventory", name)
@@ -54,7 +58,7 @@ func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, m)
+		return writeManifest(w, m)
 	}
 	if err := a.cfg.Store.PutDiscovered(mac.String(), nil); err != nil {
 		return err
@@ -63,7 +67,7 @@ func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, m)
+	return writeManifest(w, m)
 }
 
 // nodeManifest renders a known node's manifest. The mode is the override
@@ -150,4 +154,33 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// manifestBufs recycles the buffers manifests are encoded into: the
+// manifest routes are the hot read path of a boot storm.
+var manifestBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeManifest answers 200 with m as indented JSON (writeJSON's format)
+// and a Content-Length, from a pooled buffer.
+func writeManifest(w http.ResponseWriter, m *manifest.Manifest) error {
+	b := manifestBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= 64<<10 {
+			b.Reset()
+			manifestBufs.Put(b)
+		}
+	}()
+	b.Reset()
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return fmt.Errorf("encode manifest of %s: %w", m.Node, err)
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(b.Len())}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b.Bytes()) // a client gone mid-answer is not a handler error
+	return nil
 }

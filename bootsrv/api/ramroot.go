@@ -15,6 +15,9 @@ import (
 //   - Image from the registry record named by the node's image attribute
 //     (URL base/images/NAME, SHA256, Size, Format); the record is read from
 //     disk now, so a hand-edited record shows in the next manifest;
+//   - Image.Transport "torrent" and Image.Torrent when the node's
+//     transport attribute says torrent and bootsrv seeds the image (else
+//     the node fetches over http, and bootsrv logs why);
 //   - Zram[0].Size/Algorithm from zram_size/zram_algorithm, Overlays from
 //     overlays; anything unset is left to manifest.RAMRootDefaults, which
 //     the agent applies.
@@ -63,5 +66,8 @@ func (a *API) ramrootFields(m *manifest.Manifest, n *inventory.Node) {
 		SHA256: rec.SHA256,
 		Size:   rec.Size,
 		Format: rec.Format,
+	}
+	if inventory.Val(at.Transport) == manifest.TransportTorrent {
+		a.torrentTransport(m, n.Name)
 	}
 }

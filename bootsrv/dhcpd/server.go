@@ -77,6 +77,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("dhcp listen %s (interface %q): %w", s.cfg.Listen, s.cfg.Interface, err)
 	}
 	s.conn = conn
+	// Room for bursts (a boot storm, a GC pause): the default ~200 KB holds
+	// only a few hundred requests.
+	if err := conn.SetReadBuffer(4 << 20); err != nil {
+		s.log.Warn("dhcp receive buffer", "err", err)
+	}
 	// A netlink socket keeps answering for the namespace it was opened in,
 	// even when the workers run on threads of another one.
 	if s.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {

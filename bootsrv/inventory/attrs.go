@@ -31,6 +31,9 @@ type Attrs struct {
 	ZramAlgorithm *string   `yaml:"zram_algorithm" check:"word"`
 	Overlays      *[]string `yaml:"overlays" check:"abspath"`
 	Init          *string   `yaml:"init" check:"abspath"` // the image's init (default /sbin/init)
+	// Transport is how a ramroot node fetches its image: "http" (default)
+	// or "torrent" (bootsrv's swarm; the web seed is the fallback).
+	Transport *string `yaml:"transport" check:"transport"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -45,6 +48,15 @@ var checks = map[string]func(string) error{
 	"size":           checkSize,
 	"word":           checkWord,
 	"abspath":        checkAbsPath,
+	"transport":      checkTransport,
+}
+
+func checkTransport(s string) error {
+	switch s {
+	case manifest.TransportHTTP, manifest.TransportTorrent:
+		return nil
+	}
+	return fmt.Errorf("transport %q: want http or torrent", s)
 }
 
 // attrField describes one field of Attrs.

@@ -28,6 +28,7 @@ func TestBadInventories(t *testing.T) {
 		{"nodes not a list", "nodes: {}\n", `cluster.yaml:1: nodes: want a list, got a mapping`},
 		{"top not a mapping", "- a\n", `cluster.yaml:1: want a mapping, got a list`},
 		{"invalid mode", "defaults:\n  mode: fly\n", `cluster.yaml:2: defaults.mode: unknown mode "fly"`},
+		{"bad transport", "defaults:\n  transport: nfs\n", `cluster.yaml:2: defaults.transport: transport "nfs": want http or torrent`},
 		{"null attr", "defaults:\n  mode:\n", `cluster.yaml:2: defaults.mode: want a string, got null`},
 		{"bool kernel", "defaults:\n  kernel: true\n", `cluster.yaml:2: defaults.kernel: want a string, got a boolean`},
 		{"ssh_keys not list", "defaults:\n  ssh_keys: " + key + "\n", `cluster.yaml:2: defaults.ssh_keys: want a list, got`},

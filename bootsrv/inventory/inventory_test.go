@@ -171,7 +171,7 @@ func TestAttrsFields(t *testing.T) {
 	if len(attrFields) != typ.NumField() {
 		t.Fatalf("attrFields has %d entries, Attrs has %d fields", len(attrFields), typ.NumField())
 	}
-	want := []string{"mode", "kernel", "initrd", "cmdline", "ssh_keys", "image", "console", "zram_size", "zram_algorithm", "overlays", "init"}
+	want := []string{"mode", "kernel", "initrd", "cmdline", "ssh_keys", "image", "console", "zram_size", "zram_algorithm", "overlays", "init", "transport"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

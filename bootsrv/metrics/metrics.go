@@ -20,12 +20,12 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	stateOps     *prometheus.HistogramVec
-	leaseDropped prometheus.Counter
 }
 
-// New returns a registry with the HTTP, state-store and lease-queue
-// collectors plus the Go runtime and process collectors. DHCP counters and
-// node phases are added with RegisterDHCP and RegisterPhases.
+// New returns a registry with the HTTP and state-store collectors plus the
+// Go runtime and process collectors. DHCP counters, node phases and the
+// store's lost queued writes are added with RegisterDHCP, RegisterPhases
+// and RegisterQueuedLost.
 func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -43,12 +43,8 @@ func New() *Metrics {
 			Help:    "State store (SQLite) operation latency by operation and result (ok, error).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"op", "result"}),
-		leaseDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Subsystem: "dhcp", Name: "lease_writes_dropped_total",
-			Help: "Lease changes kept in memory only because the persistence queue was full.",
-		}),
 	}
-	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.stateOps, m.leaseDropped,
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.stateOps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,8 +57,8 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// ObserveState records one state store operation. op must come from a
-// small fixed set ("add_events", "start_boot", ...): it is a label.
+// ObserveState records one state store operation (state.Store.SetObserver).
+// op must come from a small fixed set ("commit", "write"): it is a label.
 func (m *Metrics) ObserveState(op string, took time.Duration, err error) {
 	result := "ok"
 	if err != nil {
@@ -71,8 +67,15 @@ func (m *Metrics) ObserveState(op string, took time.Duration, err error) {
 	m.stateOps.WithLabelValues(op, result).Observe(took.Seconds())
 }
 
-// LeaseWriteDropped counts one lease change that was not persisted.
-func (m *Metrics) LeaseWriteDropped() { m.leaseDropped.Inc() }
+// RegisterQueuedLost exports the state store's count of queued writes
+// (boot counters, bootsrv's own events, dynamic leases) that a failed
+// commit lost; lost is called at every scrape (state.Store.QueuedLost).
+func (m *Metrics) RegisterQueuedLost(lost func() uint64) error {
+	return m.register("queued-writes-lost counter", prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "state", Name: "queued_writes_lost_total",
+		Help: "Queued (not waited for) state writes that a failed commit lost.",
+	}, func() float64 { return float64(lost()) }))
+}
 
 // register adds c, turning a duplicate registration into an error that
 // names what was registered twice.

@@ -200,13 +200,17 @@ func TestPhaseCountsBounded(t *testing.T) {
 
 func TestObserveState(t *testing.T) {
 	m := New()
-	m.ObserveState("add_events", 3*time.Millisecond, nil)
-	m.ObserveState("add_events", 2*time.Millisecond, nil)
-	m.ObserveState("start_boot", time.Millisecond, errors.New("disk full"))
-	m.LeaseWriteDropped()
+	m.ObserveState("commit", 3*time.Millisecond, nil)
+	m.ObserveState("commit", 2*time.Millisecond, nil)
+	m.ObserveState("write", time.Millisecond, errors.New("disk full"))
+	lost := uint64(0)
+	if err := m.RegisterQueuedLost(func() uint64 { return lost }); err != nil {
+		t.Fatal(err)
+	}
+	lost = 7
 	wantLines(t, scrape(t, m),
-		`bootsrv_state_op_duration_seconds_count{op="add_events",result="ok"} 2`,
-		`bootsrv_state_op_duration_seconds_count{op="start_boot",result="error"} 1`,
-		`bootsrv_dhcp_lease_writes_dropped_total 1`,
+		`bootsrv_state_op_duration_seconds_count{op="commit",result="ok"} 2`,
+		`bootsrv_state_op_duration_seconds_count{op="write",result="error"} 1`,
+		`bootsrv_state_queued_writes_lost_total 7`,
 	)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/dhcpd"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/metrics"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
 )
@@ -35,6 +36,11 @@ type Config struct {
 	DHCPAddr   string // default ":67"; "off" disables DHCP
 	TFTPAddr   string // default ":69"; "off" disables TFTP
 	Log        *slog.Logger
+	// TorrentListen is the image seeder's peer-wire address (":6881");
+	// "" or "off" turns peer-to-peer image distribution off. SeedRate caps
+	// the seeder and the web seed together, in bytes/s (0: no cap).
+	TorrentListen string
+	SeedRate      int64
 }
 
 // Server is a running bootsrv.
@@ -45,13 +51,8 @@ type Server struct {
 	reserved atomic.Pointer[map[netip.Addr]bool]
 	store    *state.Store
 	leases   *dhcpd.MemLeases
-	leaseQ   chan leaseChange
+	metrics  *metrics.Metrics
 	httpPort int
-}
-
-type leaseChange struct {
-	lease   dhcpd.Lease
-	deleted bool
 }
 
 // New loads the inventory and opens the state; nothing listens yet.
@@ -72,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--http %q: %w", cfg.HTTPAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, leaseQ: make(chan leaseChange, 4096)}
+	s := &Server{cfg: cfg, log: cfg.Log}
 	if s.httpPort, err = strconv.Atoi(port); err != nil {
 		return nil, fmt.Errorf("--http %q: port: %w", cfg.HTTPAddr, err)
 	}
@@ -84,13 +85,11 @@ func New(cfg Config) (*Server, error) {
 	if s.store, err = state.Open(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	s.leases = &dhcpd.MemLeases{OnChange: func(l dhcpd.Lease, deleted bool) {
-		select {
-		case s.leaseQ <- leaseChange{l, deleted}:
-		default:
-			s.log.Warn("lease persistence queue full; lease kept in memory only", "mac", l.MAC)
-		}
-	}}
+	if err := s.initMetrics(); err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.leases = &dhcpd.MemLeases{OnChange: s.queueLease}
 	saved, err := s.store.Leases()
 	if err != nil {
 		s.store.Close()
@@ -157,16 +156,25 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.store.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sw, err := s.startSwarm()
+	if err != nil {
+		// Nodes still boot over http; a busy port must not stop bootsrv.
+		s.log.Error("peer-to-peer image distribution off", "err", err)
+	}
+	if sw != nil {
+		defer sw.Seeder.Close()
+	}
 
 	httpSrv := &http.Server{
 		Addr: s.cfg.HTTPAddr,
-		Handler: api.New(api.Config{
+		Handler: s.handler(api.New(api.Config{
 			Cluster:       &s.cluster,
 			InventoryPath: s.cfg.ConfigPath,
 			Store:         s.store,
 			DataDir:       s.cfg.DataDir,
 			Logger:        s.log,
-		}),
+			Swarm:         sw,
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
@@ -192,6 +200,7 @@ func (s *Server) Run(ctx context.Context) error {
 			ln.Close()
 			return fmt.Errorf("dhcp: %w", err)
 		}
+		s.registerDHCP(dhcp)
 	}
 
 	var wg sync.WaitGroup
@@ -214,7 +223,6 @@ func (s *Server) Run(ctx context.Context) error {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
 		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
 	}
-	run("leases", func() error { s.persistLeases(ctx); return nil })
 	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path())
 
@@ -248,53 +256,4 @@ func (s *Server) reserve(mac net.HardwareAddr) (netip.Addr, string, bool) {
 		return netip.Addr{}, "", false
 	}
 	return iface.IP, iface.Network, true
-}
-
-// persistLeases writes lease changes to the store in batches.
-func (s *Server) persistLeases(ctx context.Context) {
-	flush := func(batch []leaseChange) {
-		var puts []state.Lease
-		for _, c := range batch {
-			mac := c.lease.MAC.String()
-			if c.deleted {
-				if err := s.store.DeleteLease(mac); err != nil {
-					s.log.Error("lease delete", "mac", mac, "err", err)
-				}
-				continue
-			}
-			puts = append(puts, state.Lease{MAC: mac, IP: c.lease.Addr, Network: c.lease.Network, Expires: c.lease.Expires})
-		}
-		if len(puts) > 0 {
-			if err := s.store.PutLeases(puts); err != nil {
-				s.log.Error("lease write", "n", len(puts), "err", err)
-			}
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			var batch []leaseChange
-			for {
-				select {
-				case c := <-s.leaseQ:
-					batch = append(batch, c)
-				default:
-					flush(batch)
-					return
-				}
-			}
-		case c := <-s.leaseQ:
-			batch := []leaseChange{c}
-		more:
-			for len(batch) < 512 {
-				select {
-				case c := <-s.leaseQ:
-					batch = append(batch, c)
-				default:
-					break more
-				}
-			}
-			flush(batch)
-		}
-	}
 }

@@ -31,39 +31,30 @@ func CanonicalMAC(mac string) (string, error) {
 // PutLease creates or replaces the lease of l.MAC.
 func (s *Store) PutLease(l Lease) error { return s.PutLeases([]Lease{l}) }
 
-// PutLeases creates or replaces leases in one transaction (a DHCP server
-// under load can batch its acknowledgements).
+// PutLeases creates or replaces leases in one transaction and returns once
+// it is durable (a later lease of the same MAC or address wins). bootsrv's
+// DHCP path uses QueueLease instead.
 func (s *Store) PutLeases(ls []Lease) error {
+	ops := make(map[string]leaseOp, len(ls))
+	holder := make(map[netip.Addr]string, len(ls))
+	for _, l := range ls {
+		mac, err := CanonicalMAC(l.MAC)
+		if err != nil {
+			return fmt.Errorf("put %d leases: lease: %w", len(ls), err)
+		}
+		if !l.IP.IsValid() {
+			return fmt.Errorf("put %d leases: lease %s: no ip", len(ls), mac)
+		}
+		l.MAC = mac
+		if prev, ok := holder[l.IP]; ok && prev != mac && ops[prev].lease.IP == l.IP {
+			delete(ops, prev)
+		}
+		holder[l.IP] = mac
+		ops[mac] = leaseOp{lease: l}
+	}
 	ctx := context.Background()
 	return s.tx(ctx, fmt.Sprintf("put %d leases", len(ls)), func(tx *sql.Tx) error {
-		// An address moves to its new MAC: drop whoever held it.
-		del, err := tx.PrepareContext(ctx, `DELETE FROM leases WHERE ip = ? AND mac != ?`)
-		if err != nil {
-			return err
-		}
-		defer del.Close()
-		up, err := tx.PrepareContext(ctx, `INSERT INTO leases(mac, ip, network, expires) VALUES(?, ?, ?, ?)
-			ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip, network=excluded.network, expires=excluded.expires`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
-		for _, l := range ls {
-			mac, err := CanonicalMAC(l.MAC)
-			if err != nil {
-				return fmt.Errorf("lease: %w", err)
-			}
-			if !l.IP.IsValid() {
-				return fmt.Errorf("lease %s: no ip", mac)
-			}
-			if _, err := del.ExecContext(ctx, l.IP.String(), mac); err != nil {
-				return fmt.Errorf("lease %s: %w", mac, err)
-			}
-			if _, err := up.ExecContext(ctx, mac, l.IP.String(), l.Network, toDB(l.Expires)); err != nil {
-				return fmt.Errorf("lease %s: %w", mac, err)
-			}
-		}
-		return nil
+		return s.writeLeases(ctx, tx, ops)
 	})
 }
 
@@ -73,9 +64,9 @@ func (s *Store) DeleteLease(mac string) error {
 	if err != nil {
 		return fmt.Errorf("delete lease: %w", err)
 	}
-	return s.tx(context.Background(), "delete lease "+m, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`DELETE FROM leases WHERE mac = ?`, m)
-		return err
+	ctx := context.Background()
+	return s.tx(ctx, "delete lease "+m, func(tx *sql.Tx) error {
+		return s.writeLeases(ctx, tx, map[string]leaseOp{m: {lease: Lease{MAC: m}, deleted: true}})
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,7 +21,8 @@ type Override struct {
 	ConsumedBoot int64
 }
 
-// SetModes sets mode for every node in one transaction.
+// SetModes sets mode for every node in one transaction and returns once it
+// is durable; the in-memory view (ModeFor, StartBoot) changes only then.
 //
 // A persistent set (once false) replaces the nodes' persistent override and
 // drops any pending once override: the latest command decides the next
@@ -33,18 +33,20 @@ func (s *Store) SetModes(nodes []string, mode manifest.Mode, once bool) error {
 		return fmt.Errorf("set mode: %w", err)
 	}
 	ctx := context.Background()
-	now := toDB(s.now())
+	setAt := fromDB(toDB(s.now()))
 	list, err := json.Marshal(nodes)
 	if err != nil {
 		return fmt.Errorf("set mode: %w", err)
 	}
+	es, names, unlock := s.cache.lockNodes(nodes)
+	defer unlock()
 	// One statement for all nodes: json_each loops inside SQLite, which is
 	// ~10x faster than one Exec per node through database/sql.
-	return s.tx(ctx, fmt.Sprintf("set mode %s on %d nodes", mode, len(nodes)), func(tx *sql.Tx) error {
+	err = s.tx(ctx, fmt.Sprintf("set mode %s on %d nodes", mode, len(nodes)), func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mode_overrides(node, once, mode, set_at, consumed_boot)
 			SELECT value, ?, ?, ?, 0 FROM json_each(?) WHERE true
 			ON CONFLICT(node, once) DO UPDATE SET mode=excluded.mode, set_at=excluded.set_at, consumed_boot=0`,
-			once, string(mode), now, string(list)); err != nil {
+			once, string(mode), toDB(setAt), string(list)); err != nil {
 			return err
 		}
 		if once {
@@ -54,6 +56,21 @@ func (s *Store) SetModes(nodes []string, mode manifest.Mode, once bool) error {
 			WHERE once = 1 AND node IN (SELECT value FROM json_each(?))`, string(list))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.cache.mu.Lock()
+	for i, e := range es {
+		o := Override{Node: names[i], Mode: mode, Once: once, SetAt: setAt}
+		if once {
+			e.once, e.hasOne = o, true
+		} else {
+			e.persist, e.hasPersist = o, true
+			e.once, e.hasOne = Override{}, false
+		}
+	}
+	s.cache.mu.Unlock()
+	return nil
 }
 
 // ClearModes removes every override (persistent and once) of the nodes, so
@@ -63,88 +80,52 @@ func (s *Store) ClearModes(nodes []string) error {
 	if err != nil {
 		return fmt.Errorf("clear mode: %w", err)
 	}
-	return s.tx(context.Background(), fmt.Sprintf("clear mode on %d nodes", len(nodes)), func(tx *sql.Tx) error {
+	es, _, unlock := s.cache.lockNodes(nodes)
+	defer unlock()
+	err = s.tx(context.Background(), fmt.Sprintf("clear mode on %d nodes", len(nodes)), func(tx *sql.Tx) error {
 		_, err := tx.Exec(`DELETE FROM mode_overrides WHERE node IN (SELECT value FROM json_each(?))`, string(list))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.cache.mu.Lock()
+	for _, e := range es {
+		e.persist, e.hasPersist = Override{}, false
+		e.once, e.hasOne = Override{}, false
+	}
+	s.cache.mu.Unlock()
+	return nil
 }
 
 // Modes returns the override in effect for every node that has one (the
-// same choice as ModeFor), keyed by node name.
+// same choice as ModeFor), keyed by node name. It reads memory only.
 func (s *Store) Modes() (map[string]Override, error) {
-	rows, err := s.r.Query(`SELECT o.node, o.once, o.mode, o.set_at, o.consumed_boot, COALESCE(st.boots, 0)
-		FROM mode_overrides o LEFT JOIN node_status st ON st.node = o.node`)
-	if err != nil {
-		return nil, fmt.Errorf("list mode overrides: %w", err)
-	}
-	defer rows.Close()
+	s.cache.mu.RLock()
+	defer s.cache.mu.RUnlock()
 	out := map[string]Override{}
-	for rows.Next() {
-		var o Override
-		var mode string
-		var setAt, boots int64
-		if err := rows.Scan(&o.Node, &o.Once, &mode, &setAt, &o.ConsumedBoot, &boots); err != nil {
-			return nil, fmt.Errorf("list mode overrides: %w", err)
+	for n, e := range s.cache.nodes {
+		if o, ok := e.effective(); ok {
+			out[n] = o
 		}
-		o.Mode, o.SetAt = manifest.Mode(mode), fromDB(setAt)
-		if o.Once && !onceActive(o, boots) {
-			continue
-		}
-		if prev, ok := out[o.Node]; ok && prev.Once {
-			continue // an active once override wins over the persistent one
-		}
-		out[o.Node] = o
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list mode overrides: %w", err)
 	}
 	return out, nil
-}
-
-// onceActive: a once override applies while pending and during the boot
-// that consumed it (so that boot's manifest still shows it).
-func onceActive(o Override, boots int64) bool {
-	return o.ConsumedBoot == 0 || o.ConsumedBoot == boots
 }
 
 // ModeFor returns the override in effect for node's current boot without
 // changing anything: a once override that is pending or was consumed by the
 // node's current boot, else the persistent override. ok is false when the
-// inventory's mode applies. The manifest handler uses this.
+// inventory's mode applies. The manifest handler uses this; it reads
+// memory only.
 func (s *Store) ModeFor(node string) (o Override, ok bool, err error) {
-	o, ok, err = modeFor(context.Background(), s.r, node)
-	if err != nil {
-		return Override{}, false, fmt.Errorf("mode of %s: %w", node, err)
+	e := s.cache.get(node)
+	if e == nil {
+		return Override{}, false, nil
 	}
+	s.cache.mu.RLock()
+	o, ok = e.effective()
+	s.cache.mu.RUnlock()
 	return o, ok, nil
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-func modeFor(ctx context.Context, db querier, node string) (Override, bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT o.once, o.mode, o.set_at, o.consumed_boot, COALESCE(st.boots, 0)
-		FROM mode_overrides o LEFT JOIN node_status st ON st.node = o.node
-		WHERE o.node = ? ORDER BY o.once DESC`, node)
-	if err != nil {
-		return Override{}, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o := Override{Node: node}
-		var mode string
-		var setAt, boots int64
-		if err := rows.Scan(&o.Once, &mode, &setAt, &o.ConsumedBoot, &boots); err != nil {
-			return Override{}, false, err
-		}
-		o.Mode, o.SetAt = manifest.Mode(mode), fromDB(setAt)
-		if o.Once && !onceActive(o, boots) {
-			continue
-		}
-		return o, true, nil
-	}
-	return Override{}, false, rows.Err()
 }
 
 // StartBoot records that node is starting a new boot and returns the
@@ -152,49 +133,73 @@ func modeFor(ctx context.Context, db querier, node string) (Override, bool, erro
 // script (GET /ipxe), the one request every network boot makes exactly once
 // and the only one a mode-"local" boot makes at all.
 //
-// In one transaction it increments the node's boot number N, deletes once
-// overrides consumed by earlier boots, and marks a pending once override
-// "consumed by boot N" instead of deleting it: the manifest the agent
-// fetches later in the same boot (ModeFor) still shows the once mode, and
-// the next StartBoot drops it. A manifest fetched without a script (direct
-// kernel boot) sees a pending once override but never consumes it.
+// It increments the node's boot number N. When the node has a once
+// override, in one durable transaction it also deletes a once override
+// consumed by an earlier boot and marks a pending one "consumed by boot N"
+// instead of deleting it: the manifest the agent fetches later in the same
+// boot (ModeFor) still shows the once mode, and the next StartBoot drops
+// it. StartBoot returns only after that transaction is durable, so a
+// script that used a once override is never served twice after a crash.
+// A boot that changes no override only queues its boot number (see the
+// package doc). A manifest fetched without a script (direct kernel boot)
+// sees a pending once override but never consumes it.
 func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err error) {
+	e := s.cache.entry(node)
+	e.op.Lock()
+	defer e.op.Unlock()
+	s.cache.mu.RLock()
+	boot = e.boots + 1
+	hasOne, once := e.hasOne, e.once
+	s.cache.mu.RUnlock()
+	if !hasOne {
+		s.cache.mu.Lock()
+		e.boots = boot
+		o, ok = e.effective()
+		s.cache.mu.Unlock()
+		s.queueBoot(node, boot)
+		return o, ok, boot, nil
+	}
+	keep := once.ConsumedBoot == 0 || once.ConsumedBoot >= boot
+	if once.ConsumedBoot == 0 {
+		once.ConsumedBoot = boot
+	}
 	ctx := context.Background()
 	err = s.tx(ctx, "start boot of "+node, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `INSERT INTO node_status(node, boots) VALUES(?, 1)
-			ON CONFLICT(node) DO UPDATE SET boots = boots + 1 RETURNING boots`, node).Scan(&boot); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO node_status(node, boots) VALUES(?1, ?2)
+			ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, ?2)`, node, boot); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mode_overrides
 			WHERE node = ? AND once = 1 AND consumed_boot != 0 AND consumed_boot < ?`, node, boot); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mode_overrides SET consumed_boot = ?
-			WHERE node = ? AND once = 1 AND consumed_boot = 0`, boot, node); err != nil {
-			return err
-		}
-		var err error
-		o, ok, err = modeFor(ctx, tx, node)
+		_, err := tx.ExecContext(ctx, `UPDATE mode_overrides SET consumed_boot = ?
+			WHERE node = ? AND once = 1 AND consumed_boot = 0`, boot, node)
 		return err
 	})
 	if err != nil {
 		return Override{}, false, 0, err
 	}
+	s.cache.mu.Lock()
+	e.boots = boot
+	e.once, e.hasOne = once, keep
+	if !keep {
+		e.once = Override{}
+	}
+	o, ok = e.effective()
+	s.cache.mu.Unlock()
 	return o, ok, boot, nil
 }
 
 // PersistentMode returns node's persistent override, ignoring any once
 // override: the mode a node held in the trap for one boot continues to.
 func (s *Store) PersistentMode(node string) (o Override, ok bool, err error) {
-	var mode string
-	var setAt int64
-	err = s.r.QueryRowContext(context.Background(),
-		`SELECT mode, set_at FROM mode_overrides WHERE node = ? AND once = 0`, node).Scan(&mode, &setAt)
-	if errors.Is(err, sql.ErrNoRows) {
+	e := s.cache.get(node)
+	if e == nil {
 		return Override{}, false, nil
 	}
-	if err != nil {
-		return Override{}, false, fmt.Errorf("persistent mode of %s: %w", node, err)
-	}
-	return Override{Node: node, Mode: manifest.Mode(mode), SetAt: fromDB(setAt)}, true, nil
+	s.cache.mu.RLock()
+	o, ok = e.persist, e.hasPersist
+	s.cache.mu.RUnlock()
+	return o, ok, nil
 }

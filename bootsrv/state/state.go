@@ -4,15 +4,35 @@
 // (unknown) nodes. The inventory file stays the source of truth for what a
 // node is; this package records what happened to it.
 //
-// Durability: the database runs in WAL mode with synchronous=FULL, so a
-// write acknowledged by any method here survives a SIGKILL of bootsrv or a
-// power loss. All writes go through one connection (SQLite has a single
-// writer anyway) and every method writes in one transaction, however many
-// rows it touches; reads use a separate pool and do not block on writes.
+// Durability. The database runs in WAL mode with synchronous=FULL. One
+// goroutine owns the single write connection and commits in groups:
+// every write waiting at that moment shares one transaction and one fsync,
+// each in a savepoint of its own, so one caller's error never fails
+// another. What "acknowledged" means, per write:
 //
-// Boot-mode overrides come in two kinds per node: a persistent one and a
-// next-boot-only ("once") one; see StartBoot for when a once override is
-// consumed.
+//   - Synchronous (SetModes, ClearModes, AddEvents, PutDiscovered,
+//     PutLeases, DeleteLease, and StartBoot of a node that has a once
+//     override): the call returns nil only after the commit's fsync, so
+//     the write survives a SIGKILL of bootsrv or a power loss. A mode
+//     switch acknowledged to trapctl, an event acknowledged to an agent,
+//     and the consumption of a --once override (before its script is
+//     served) are never lost.
+//   - Queued (StartBoot of a node without a once override, QueueEvents,
+//     QueueLease): the call returns at once and the write is committed
+//     with the next group commit, at most LazyDelay (10 ms) later, or
+//     together with any synchronous write submitted after it. A crash in
+//     that window loses it: a boot counter a little low, bootsrv's own
+//     "ipxe" event missing, a dynamic lease not stored. None of these was
+//     promised to anyone; a lost lease is re-derived: the client renews
+//     or re-discovers, and MemLeases gives it an address again (the same
+//     one when still free, as leases are sticky). Queued writes are never
+//     dropped while bootsrv runs; Close commits them, and reads that show
+//     them (Status, Events) commit them first.
+//
+// The mode overrides and boot counters are also kept in memory (loaded at
+// Open, changed after the commit that makes a change durable), so ModeFor,
+// PersistentMode, Modes and StartBoot read no SQL. Other reads use a
+// separate connection pool and never wait for the writer.
 package state
 
 import (
@@ -24,6 +44,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -39,10 +60,14 @@ type Store struct {
 	r    *sql.DB // readers
 	now  func() time.Time
 
-	evCh    chan eventReq // AddEvents calls to the committer
-	quit    chan struct{} // closed by Close
-	stopped chan struct{} // closed when the committer returned
-	once    sync.Once
+	txCh       chan *txReq   // synchronous writes to the writer goroutine
+	lazy       lazyQueue     // queued writes
+	quit       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer returned
+	once       sync.Once
+	cache      nodeCache
+	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
+	lostLazy   atomic.Uint64 // queued writes a failed commit lost
 }
 
 // Open opens (creating if needed) DIR/state.db and migrates its schema.
@@ -59,10 +84,16 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{path: path, w: w, now: time.Now}
-	if err := s.migrate(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
+	if err := s.loadCache(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("state db %s: %w", path, err)
+	}
+
 	r, err := openDB(path, false)
 	if err != nil {
 		w.Close()
@@ -70,8 +101,9 @@ func Open(dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	s.r = r
-	s.evCh, s.quit, s.stopped = make(chan eventReq), make(chan struct{}), make(chan struct{})
-	go s.committer()
+	s.txCh, s.quit, s.writerDone = make(chan *txReq), make(chan struct{}), make(chan struct{})
+	s.lazy.kick = make(chan struct{}, 1)
+	go s.writer()
 	return s, nil
 }
 
@@ -101,12 +133,13 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database. Pending writes are already durable.
+// Close commits the queued writes and closes the database; writes after
+// Close fail.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		if s.quit != nil {
 			close(s.quit)
-			<-s.stopped
+			<-s.writerDone
 		}
 	})
 	var errs []error
@@ -118,22 +151,6 @@ func (s *Store) Close() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close state db %s: %w", s.path, err)
-	}
-	return nil
-}
-
-// tx runs fn in one write transaction.
-func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", what, err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
 }

@@ -1,11 +1,15 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -188,21 +192,16 @@ func (s *Seeder) addLocked(ctx context.Context, im *seeded) (*torrent.Torrent, e
 	spec.Webseeds = nil
 	spec.DisallowDataDownload = true
 	spec.DisableInitialPieceCheck = true
+	// Verify the file against the piece hashes ourselves and tell the
+	// library through our piece-completion store: the library's own check
+	// updates its completion state asynchronously, so reading it right after
+	// VerifyData is racy (a good image was once refused under load).
+	if err := verifyPieces(ctx, im); err != nil {
+		return nil, err
+	}
 	t, _, err := s.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return nil, fmt.Errorf("seeder: add %s: %w", im.path, err)
-	}
-	if !t.Complete().Bool() {
-		if err := t.VerifyDataContext(ctx); err != nil {
-			t.Drop()
-			return nil, fmt.Errorf("seeder: verify %s: %w", im.path, err)
-		}
-	}
-	// BytesMissing is exact once every piece was verified; the Complete
-	// flag is updated a moment later.
-	if missing := t.BytesMissing(); missing != 0 {
-		t.Drop()
-		return nil, fmt.Errorf("seeder: verify %s: %d of %d bytes do not match the torrent's piece hashes", im.path, missing, t.Length())
 	}
 	return t, nil
 }
@@ -254,4 +253,44 @@ func (s *Seeder) Stats() []SeedStats {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// verifyPieces hashes the image piece by piece, compares with the torrent
+// and marks every piece complete in im.completion. Any mismatch is an error
+// naming how many bytes are wrong.
+func verifyPieces(ctx context.Context, im *seeded) error {
+	info, err := im.mi.UnmarshalInfo()
+	if err != nil {
+		return fmt.Errorf("seeder: add %s: %w", im.path, err)
+	}
+	f, err := os.Open(im.path)
+	if err != nil {
+		return fmt.Errorf("seeder: verify %s: %w", im.path, err)
+	}
+	defer f.Close()
+	ih := im.mi.HashInfoBytes()
+	buf := make([]byte, info.PieceLength)
+	var bad int64
+	for i := 0; i < info.NumPieces(); i++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("seeder: verify %s: %w", im.path, err)
+		}
+		p := info.Piece(i)
+		n, err := io.ReadFull(f, buf[:p.Length()])
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("seeder: verify %s: piece %d: %w", im.path, i, err)
+		}
+		sum := sha1.Sum(buf[:n])
+		ok := int64(n) == p.Length() && bytes.Equal(sum[:], p.V1Hash().Value.Bytes())
+		if !ok {
+			bad += p.Length()
+		}
+		if err := im.completion.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, ok); err != nil {
+			return fmt.Errorf("seeder: verify %s: %w", im.path, err)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("seeder: verify %s: %d of %d bytes do not match the torrent's piece hashes", im.path, bad, info.TotalLength())
+	}
+	return nil
 }

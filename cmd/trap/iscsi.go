@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/ctl"
 	"github.com/disklesstrap/disklesstrap/trap/iscsi"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 )
@@ -18,6 +19,19 @@ func registerISCSI(r *plan.Registry) {
 	for name, mk := range iscsi.Commands() {
 		r.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
 			return mk(m), nil
+		})
+	}
+}
+
+// The commands that push a secret or the iscsi section into the agent's
+// memory, reading the client's standard input.
+func init() {
+	for _, name := range iscsi.StdinCommands {
+		ctl.RegisterStdinCommand(name)
+	}
+	for name, mk := range iscsi.PushCommands() {
+		plan.Default.RegisterCommand(name, func(_ *manifest.Manifest, args []string) (plan.Step, error) {
+			return mk(args)
 		})
 	}
 }

@@ -7,7 +7,7 @@ func init() {
 	commands = []*command{
 		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
-		imagePack, imageList, imageShow, imageDelete,
+		imagePack, imageList, imageShow, imageDelete, imageSwarm,
 		initrdBuild,
 	}
 }

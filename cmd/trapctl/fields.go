@@ -11,6 +11,7 @@ import (
 const fieldsHelp = `Arguments are key=value, keys as in cluster.yaml:
   mode=iscsi kernel=vmlinuz initrd=trap.cpio.gz cmdline="console=ttyS0 quiet" image=... console=...
   image=NAME zram_size=2G zram_algorithm=zstd overlays=/,/var   (mode ramroot)
+  transport=torrent         ramroot image over BitTorrent (initrd build --torrent); default http
   groups=compute,base       lists (groups, ssh_keys, overlays) are comma separated
   ssh_keys="ssh-ed25519 AAAA... admin@site"
   key=[a, b] / key={...}    a value starting with [ or { is a YAML flow collection

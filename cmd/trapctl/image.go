@@ -17,6 +17,7 @@ import (
 
 type imagePackFlags struct {
 	name, format, compression, tool, output, tmp string
+	torrent                                      string
 	level                                        int
 	replace                                      bool
 }
@@ -39,6 +40,7 @@ var imagePack = &command{
 		fs.StringVar(&o.output, "output", "", "keep the packed image in this file (default: a temporary file, removed after the upload)")
 		fs.StringVar(&o.tmp, "tmp", "", "folder for the temporary image file (default $TMPDIR)")
 		fs.BoolVar(&o.replace, "replace", false, "replace an existing image of the same name")
+		fs.StringVar(&o.torrent, "torrent", "", "write the image's .torrent (made by bootsrv; piece size from the image size) to this file\n(default with --output: OUTPUT.torrent)")
 	},
 	run: runImagePack,
 }
@@ -120,8 +122,18 @@ func runImagePack(e *env, args []string) error {
 		return writeJSON(e.stdout, img)
 	}
 	fmt.Fprintf(e.stdout, "uploaded image %s: %s, %s, %d files, sha256 %s\n", img.Name, img.Format, humanBytes(img.Size), img.Files, img.SHA256)
+	if img.InfoHash != "" {
+		fmt.Fprintf(e.stdout, "seeded over BitTorrent: infohash %s, %s pieces, %s\n", img.InfoHash, humanBytes(img.PieceLength), img.Torrent)
+	}
 	if o.output != "" {
 		fmt.Fprintf(e.stdout, "kept %s\n", o.output)
+	}
+	torrent := o.torrent
+	if torrent == "" && o.output != "" && img.InfoHash != "" {
+		torrent = o.output + ".torrent"
+	}
+	if torrent != "" {
+		return writeTorrent(e, img.Name, torrent)
 	}
 	return nil
 }

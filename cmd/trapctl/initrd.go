@@ -49,6 +49,7 @@ type initrdFlags struct {
 	modules     []string
 	extra       map[string]string
 	noDefaults  bool
+	torrent     bool
 }
 
 var initrdOpts initrdFlags
@@ -74,6 +75,7 @@ var initrdBuild = &command{
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
+		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
 	},
 	run: func(e *env, args []string) error {
 		o := &initrdOpts
@@ -105,6 +107,9 @@ var initrdBuild = &command{
 		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra
+		}
+		if o.torrent {
+			cfg.Helpers = append(cfg.Helpers, initrd.TorrentHelper)
 		}
 		res, err := initrd.Build(e.ctx, cfg)
 		if err != nil {

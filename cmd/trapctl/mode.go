@@ -60,7 +60,7 @@ var statusCmd = &command{
 			if addr == "" {
 				addr = "-"
 			}
-			t.row(r.Node, mode, r.Phase, r.LastEvent, age(now, r.LastSeen), addr)
+			t.row(r.Node, mode, r.Phase, shortEvent(r.LastEvent), age(now, r.LastSeen), addr)
 		}
 		return t.flush()
 	},

@@ -68,6 +68,12 @@ func FindKernel() (*Kernel, error) {
 
 // BuildInitrd builds the trap initramfs for the cached guest kernel.
 func BuildInitrd(ctx context.Context, out string) (string, error) {
+	return BuildInitrdWith(ctx, out, nil)
+}
+
+// BuildInitrdWith is BuildInitrd with helper binaries (initrd.Config.Helpers,
+// e.g. initrd.TorrentHelper) in /bin.
+func BuildInitrdWith(ctx context.Context, out string, helpers []string) (string, error) {
 	k, err := FindKernel()
 	if err != nil {
 		return "", err
@@ -81,6 +87,7 @@ func BuildInitrd(ctx context.Context, out string) (string, error) {
 		ModulesRoot:   k.ModulesRoot,
 		KernelVersion: k.Version,
 		Modules:       initrd.DefaultModules,
+		Helpers:       helpers,
 		Output:        out,
 	})
 	if err != nil {

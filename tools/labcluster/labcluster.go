@@ -31,6 +31,10 @@ type Node struct {
 	IP       string
 	Firmware lab.Firmware
 	Mode     string // inventory mode; "" = the defaults' (trap)
+	// MAC2 and IP2, when set, give the node a second NIC (inventory
+	// interface net1 on network lab2) on the lab's second bridge, for
+	// multipath; the lab needs two bridges (Options.Bridges).
+	MAC2, IP2 string
 }
 
 // Options configures a lab cluster.
@@ -41,9 +45,14 @@ type Options struct {
 	// ExtraInventory is appended to the generated cluster.yaml's
 	// defaults block verbatim (indented by the caller), for later issues.
 	ExtraInventory string
-	Logger         *slog.Logger
+	// BootsrvArgs are extra bootsrv flags (e.g. "--seed-rate", "4194304").
+	BootsrvArgs []string
+	Logger      *slog.Logger
 	// Dir keeps the lab directory; "" uses a temporary one.
 	Dir string
+	// Bridges are the lab's bridges (lab.Options.Bridges); nil is the
+	// default single bridge, or DefaultBridges when a node has MAC2.
+	Bridges []lab.Bridge
 }
 
 // Cluster is a running lab cluster.
@@ -71,7 +80,7 @@ func Start(ctx context.Context, t testing.TB, opts Options) (c *Cluster, err err
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	l, err := lab.New(t, lab.Options{Dir: opts.Dir, Logger: opts.Logger})
+	l, err := lab.New(t, lab.Options{Dir: opts.Dir, Logger: opts.Logger, Bridges: opts.bridges()})
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +164,7 @@ networks:
     server: %s
     dynamic: 198.18.0.200-198.18.0.250
     lease: 12h
-defaults:
+%sdefaults:
   mode: trap
   kernel: vmlinuz
   initrd: trap.cpio.gz
@@ -164,13 +173,14 @@ defaults:
     - %s
 %s
 nodes:
-`, c.Lab.Bridges()[0].Addr.Masked(), c.Lab.BridgeAddr(0), strings.TrimSpace(string(pub)), c.opts.ExtraInventory)
+`, c.Lab.Bridges()[0].Addr.Masked(), c.Lab.BridgeAddr(0), extraNetworks(c.Lab.Bridges()), strings.TrimSpace(string(pub)), c.opts.ExtraInventory)
 	for _, n := range c.opts.Nodes {
 		fmt.Fprintf(&b, "  - name: %s\n", n.Name)
 		if n.Mode != "" {
 			fmt.Fprintf(&b, "    mode: %s\n", n.Mode)
 		}
 		fmt.Fprintf(&b, "    interfaces:\n      - name: net0\n        network: lab\n        mac: %q\n        ip: %s\n", n.MAC, n.IP)
+		b.WriteString(secondInterface(n))
 	}
 	return os.WriteFile(c.Inventory, []byte(b.String()), 0o644)
 }
@@ -178,9 +188,9 @@ nodes:
 // StartBootsrv starts (or restarts) bootsrv inside the namespace and waits
 // until its HTTP port answers.
 func (c *Cluster) StartBootsrv(ctx context.Context) error {
-	cmd := c.Lab.Exec(context.Background(), c.bootsrv,
-		"--config", c.Inventory, "--interface", "br0",
-		"--state", c.StateDir, "--data", c.DataDir, "--http", ":8080", "--log-level", "debug")
+	args := append([]string{"--config", c.Inventory, "--interface", "br0",
+		"--state", c.StateDir, "--data", c.DataDir, "--http", ":8080", "--log-level", "debug"}, c.opts.BootsrvArgs...)
+	cmd := c.Lab.Exec(context.Background(), c.bootsrv, args...)
 	p, err := c.Lab.Start("bootsrv", cmd)
 	if err != nil {
 		return err
@@ -206,7 +216,7 @@ func (c *Cluster) StopBootsrv() error {
 func (c *Cluster) Boot(name string) (*lab.Node, error) {
 	for _, n := range c.opts.Nodes {
 		if n.Name == name {
-			node, err := c.Lab.Boot(lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: []string{n.MAC}, MemoryMB: 768})
+			node, err := c.Lab.Boot(lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: n.macs(), MemoryMB: 768})
 			if err != nil {
 				return nil, err
 			}

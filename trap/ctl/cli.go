@@ -20,6 +20,7 @@ Talks to the running DisklessTrap agent (socket $DT_TRAP_SOCK, default /run/trap
   trap manifest     print the manifest (JSON)
   trap help         list every command, including step commands
   trap STEP ...     run one plan step by hand (e.g. trap zram)
+  trap secret set NAME < FILE   keep a secret in the agent's memory (never on disk)
 `
 
 // Main is the `trap` command: it returns the process exit status.
@@ -33,7 +34,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Call(ctx, Socket(), args, stdout); err != nil {
+	var stdin []byte
+	if ReadsStdin(args) {
+		b, err := readStdin(os.Stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "trap: %v\n", err)
+			return 1
+		}
+		stdin = b
+		defer zero(stdin)
+	}
+	if err := CallWithStdin(ctx, Socket(), args, stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "trap: %v\n", err)
 		return 1
 	}

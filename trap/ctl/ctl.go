@@ -37,6 +37,10 @@ func Socket() string {
 // Request is what the client sends.
 type Request struct {
 	Args []string `json:"args"`
+	// Stdin is the client's standard input for the commands that read it
+	// (see StdinCommands): secrets pushed into the agent's memory. It is
+	// never logged.
+	Stdin []byte `json:"stdin,omitempty"`
 }
 
 // Frame is one line of the server's answer.
@@ -139,12 +143,20 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, log *slog.Logger) {
 		return
 	}
 	log.Info("trap command", "args", req.Args)
-	w.done(h(ctx, req.Args, w))
+	err = h(WithStdin(ctx, req.Stdin), req.Args, w)
+	zero(req.Stdin)
+	zero(line)
+	w.done(err)
 }
 
 // Call sends args to the agent at socket and copies the streamed output
 // to out. It returns the command's error.
 func Call(ctx context.Context, socket string, args []string, out io.Writer) error {
+	return CallWithStdin(ctx, socket, args, nil, out)
+}
+
+// CallWithStdin is Call sending stdin along (Request.Stdin).
+func CallWithStdin(ctx context.Context, socket string, args []string, stdin []byte, out io.Writer) error {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
@@ -155,7 +167,7 @@ func Call(ctx context.Context, socket string, args []string, out io.Writer) erro
 		<-ctx.Done()
 		c.Close()
 	}()
-	if err := json.NewEncoder(c).Encode(Request{Args: args}); err != nil {
+	if err := json.NewEncoder(c).Encode(Request{Args: args, Stdin: stdin}); err != nil {
 		return fmt.Errorf("send to %s: %w", socket, err)
 	}
 	dec := json.NewDecoder(c)

@@ -84,6 +84,9 @@ func (s *Multipath) Run(ctx context.Context, env *plan.Env) error {
 	if err != nil {
 		return err
 	}
+	if len(ps) < len(c.Portals) {
+		logger(env).Warn("multipath map with fewer paths than portals", "target", c.Target, "paths", len(ps), "portals", len(c.Portals))
+	}
 	wwid, err := st.ReadFile("/sys/block/" + ps[0].Disk + "/device/wwid")
 	if err != nil {
 		return fmt.Errorf("wwid of %s: %w", ps[0].Disk, err)
@@ -172,7 +175,7 @@ func (s *LUKSOpen) Run(ctx context.Context, env *plan.Env) error {
 	if err != nil {
 		return err
 	}
-	key, err := st.Secret(ctx, env, c.LUKS.Key.Name)
+	key, err := secret(ctx, st, env, c.LUKS.Key.Name)
 	if err != nil {
 		return fmt.Errorf("luks key %s: %w", c.LUKS.Key.Name, err)
 	}

@@ -106,6 +106,13 @@ func (f *fake) ReadFile(p string) ([]byte, error) {
 	case strings.HasSuffix(p, "/sbin/init"):
 		return []byte("\x7fELF"), nil
 	}
+	f.mu.Lock()
+	data, ok := f.files[f.rel(p)]
+	f.mu.Unlock()
+	if ok {
+		f.rec("read %s", f.rel(p))
+		return []byte(data), nil
+	}
 	f.rec("read %s = ENOENT", f.rel(p))
 	return nil, os.ErrNotExist
 }

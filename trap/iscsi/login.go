@@ -3,6 +3,7 @@ package iscsi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
@@ -18,6 +19,9 @@ const (
 	IscsidConf    = "/etc/iscsi/iscsid.conf"
 	NodesDir      = "/etc/iscsi/nodes"
 	IscsidPID     = "/run/iscsid.pid"
+	// LockDir must exist: iscsiadm locks its node database there and
+	// fails ("Could not open /run/lock/iscsi") without it.
+	LockDir = "/run/lock/iscsi"
 )
 
 // Login is the "iscsi login" step.
@@ -137,6 +141,9 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 		}
 		return nil
 	}
+	if err := env.Sys.MkdirAll(s.Root + LockDir); err != nil {
+		return fmt.Errorf("iscsiadm lock folder: %w", err)
+	}
 	if err := write(InitiatorFile, []byte("InitiatorName="+c.InitiatorName+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -147,12 +154,12 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	defer func() { zero(chap); zero(mutual) }()
 	var err error
 	if c.CHAP != nil {
-		if chap, err = st.Secret(ctx, env, c.CHAP.Secret.Name); err != nil {
+		if chap, err = secret(ctx, st, env, c.CHAP.Secret.Name); err != nil {
 			return fmt.Errorf("iscsi CHAP secret %s: %w", c.CHAP.Secret.Name, err)
 		}
 	}
 	if c.MutualCHAP != nil {
-		if mutual, err = st.Secret(ctx, env, c.MutualCHAP.Secret.Name); err != nil {
+		if mutual, err = secret(ctx, st, env, c.MutualCHAP.Secret.Name); err != nil {
 			return fmt.Errorf("iscsi mutual CHAP secret %s: %w", c.MutualCHAP.Secret.Name, err)
 		}
 	}
@@ -165,18 +172,37 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 			return err
 		}
 	}
-	if _, err := st.ReadFile(s.Root + IscsidPID); err != nil {
+	if err := ensureRootUser(st, env.Sys, s.Root); err != nil {
+		return err
+	}
+	sl, hasSyslog := st.(syslogSource)
+	if hasSyslog {
+		// The listener outlives this step: the agent's logger, not the
+		// step's (a `trap` command's output ends with the command).
+		if err := sl.StartSyslog(slog.Default()); err != nil {
+			logger(env).Warn("iscsid's messages will not show", "err", err)
+		}
+	}
+	if !iscsidRunning(st, s.Root) {
 		if _, err := env.Run.Run(ctx, "iscsid"); err != nil {
 			return fmt.Errorf("start iscsid: %w", err)
 		}
 	}
 	var failed []string
 	for _, p := range c.Portals {
+		mark := 0
+		if hasSyslog {
+			_, mark = sl.SyslogSince(0)
+		}
 		out, err := env.Run.Run(ctx, "iscsiadm", "-m", "node", "-T", c.Target, "-p", p, "--login")
 		if err != nil && !strings.Contains(string(out), "already present") {
 			// One path down is not fatal with multipath: the map queues
 			// and the checker reinstates the path later.
-			failed = append(failed, fmt.Sprintf("%s: %v", p, err))
+			var lines []string
+			if hasSyslog {
+				lines = iscsidReason(ctx, sl, mark)
+			}
+			failed = append(failed, loginFailure(c, p, err, lines))
 		}
 	}
 	if len(failed) == len(c.Portals) || len(failed) > 0 && !multipath(c) {
@@ -186,6 +212,41 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 		logger(env).Warn("iscsi login failed on one portal", "target", c.Target, "err", f)
 	}
 	return nil
+}
+
+// PasswdFile is where iscsid looks up its peer: it answers iscsiadm only
+// when the peer's uid is named "root" (peeruser_unix; without the entry
+// it drops the request and iscsiadm dies of SIGPIPE).
+const PasswdFile = "/etc/passwd"
+
+const rootPasswd = "root:x:0:0:root:/root:/bin/sh\n"
+
+// ensureRootUser adds a root entry to PasswdFile when there is none (the
+// initramfs has no /etc/passwd).
+func ensureRootUser(st Storage, sys plan.Sys, root string) error {
+	b, _ := st.ReadFile(root + PasswdFile)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "root:") {
+			return nil
+		}
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	if err := sys.WriteFile(root+PasswdFile, append(b, rootPasswd...), 0o644); err != nil {
+		return fmt.Errorf("write %s (iscsid needs a root user): %w", PasswdFile, err)
+	}
+	return nil
+}
+
+// iscsidRunning reports whether the process in IscsidPID is iscsid.
+func iscsidRunning(st Storage, root string) bool {
+	pid, err := st.ReadFile(root + IscsidPID)
+	if err != nil {
+		return false
+	}
+	comm, err := st.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/comm")
+	return err == nil && strings.TrimSpace(string(comm)) == "iscsid"
 }
 
 func tpgtOf(c *manifest.ISCSI) int {

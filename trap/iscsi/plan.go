@@ -106,10 +106,14 @@ func prepare(m *manifest.Manifest) (*manifest.ISCSI, error) {
 	if m == nil {
 		return nil, fmt.Errorf("iscsi: no manifest")
 	}
-	if m.ISCSI == nil {
-		return nil, fmt.Errorf("manifest %s: mode iscsi needs an iscsi section", m.Node)
+	src := m.ISCSI
+	if src == nil {
+		src = pushedConfig()
 	}
-	c := *m.ISCSI
+	if src == nil {
+		return nil, fmt.Errorf("manifest %s: mode iscsi needs an iscsi section (or: trap iscsi config < iscsi.json)", m.Node)
+	}
+	c := *src
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", m.Node, err)
 	}

@@ -21,6 +21,12 @@ import (
 // SHA-256 is computed. A mismatch removes the file. A file already there
 // with the right hash is kept (no download).
 //
+// With transport torrent the step runs the BitTorrent helper (Helper,
+// default /bin/trap-torrent; see torrent.go) and returns once the image is
+// complete and verified; the helper keeps seeding it to the other nodes
+// until the switch-root step calls StopSeeding. Without the helper in the
+// initramfs the step says so and falls back to HTTP.
+//
 // The download itself writes with package os, not through plan.Sys:
 // plan.Sys.WriteFile takes a whole []byte, which an image is not.
 type Fetch struct {
@@ -31,6 +37,12 @@ type Fetch struct {
 	Client *http.Client
 	// Every is the minimum time between progress events; 0 is 2 s.
 	Every time.Duration
+	// Helper is the torrent helper binary; "" is TorrentHelper.
+	Helper string
+}
+
+func (s *Fetch) torrent() bool {
+	return s.Image.Transport == manifest.TransportTorrent && s.Image.Torrent != nil
 }
 
 // Name implements plan.Step.
@@ -42,6 +54,10 @@ func (s *Fetch) String() string {
 	if s.Image.Size > 0 {
 		size = humanBytes(s.Image.Size)
 	}
+	if s.torrent() {
+		return fmt.Sprintf("torrent %s -> %s (%s %s, sha256 %s, %s; web seed %s; seeds until switch-root)",
+			s.Image.Torrent.URL, ImagePath, s.Image.Name, s.Image.Format, short(s.Image.SHA256), size, s.Image.URL)
+	}
 	return fmt.Sprintf("GET %s -> %s (%s %s, sha256 %s, %s)",
 		s.Image.URL, ImagePath, s.Image.Name, s.Image.Format, short(s.Image.SHA256), size)
 }
@@ -49,8 +65,14 @@ func (s *Fetch) String() string {
 // Run implements plan.Step.
 func (s *Fetch) Run(ctx context.Context, env *plan.Env) error {
 	dst := s.Root + ImagePath
-	if s.Image.Transport != "" && s.Image.Transport != manifest.TransportHTTP {
-		return fmt.Errorf("image %s: transport %q not supported by this step (http only)", s.Image.Name, s.Image.Transport)
+	switch s.Image.Transport {
+	case "", manifest.TransportHTTP:
+	case manifest.TransportTorrent:
+		if s.Image.Torrent == nil || s.Image.Torrent.URL == "" {
+			return fmt.Errorf("image %s: transport torrent without a torrent url", s.Image.Name)
+		}
+	default:
+		return fmt.Errorf("image %s: transport %q not supported (http or torrent)", s.Image.Name, s.Image.Transport)
 	}
 	if got, err := fileSHA256(dst); err == nil && got == s.Image.SHA256 {
 		logger(env).Info("image already present", "image", s.Image.Name, "path", dst)
@@ -58,6 +80,21 @@ func (s *Fetch) Run(ctx context.Context, env *plan.Env) error {
 	}
 	if err := env.Sys.MkdirAll(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("image %s: %w", s.Image.Name, err)
+	}
+	if s.torrent() {
+		helper := s.Helper
+		if helper == "" {
+			helper = TorrentHelper
+		}
+		if helperAvailable(helper) {
+			return s.fetchTorrent(ctx, env, dst)
+		}
+		msg := fmt.Sprintf("transport torrent: %s is not in this initramfs (trapctl initrd build --torrent); fetching over HTTP", helper)
+		logger(env).Warn(msg, "image", s.Image.Name)
+		if env.Report != nil {
+			env.Report(manifest.Event{Node: nodeName(env), Phase: manifest.PhaseProgress, Message: msg,
+				Data: map[string]string{"step": s.Name(), "image": s.Image.Name, "transport": manifest.TransportHTTP}})
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Image.URL, nil)
 	if err != nil {
@@ -141,16 +178,21 @@ func (p *progressWriter) report(final bool) {
 	if p.env.Report == nil {
 		return
 	}
-	data := map[string]string{"step": p.step, "done": strconv.FormatInt(p.done, 10)}
+	data := map[string]string{"step": p.step, "done": strconv.FormatInt(p.done, 10), "transport": manifest.TransportHTTP}
+	msg := humanBytes(p.done)
 	if p.total > 0 {
 		data["total"] = strconv.FormatInt(p.total, 10)
 		data["percent"] = strconv.FormatInt(p.done*100/p.total, 10)
+		msg = data["percent"] + "% " + msg
 	}
-	node := ""
-	if p.env.Manifest != nil {
-		node = p.env.Manifest.Node
+	p.env.Report(manifest.Event{Node: nodeName(p.env), Phase: manifest.PhaseProgress, Message: msg, Data: data})
+}
+
+func nodeName(env *plan.Env) string {
+	if env.Manifest != nil {
+		return env.Manifest.Node
 	}
-	p.env.Report(manifest.Event{Node: node, Phase: manifest.PhaseProgress, Data: data})
+	return ""
 }
 
 func fileSHA256(path string) (string, error) {

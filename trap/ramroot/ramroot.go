@@ -8,6 +8,8 @@
 // RAM instead of on iSCSI. The steps, in order:
 //
 //	image fetch  GET the image into /run/dt/image, SHA-256 checked while streaming
+//	             (transport torrent: the trap-torrent helper downloads it from
+//	             the swarm and seeds it until switch-root)
 //	zram         /sys/block/zramN (comp_algorithm, then disksize), mkfs, mount
 //	overlay      losetup + squashfs at /run/dt/lower, overlayfs at /sysroot+P
 //	sysroot      hostname, network.env, files, symlinks, units, no .autorelabel
@@ -114,6 +116,10 @@ func prepare(m *manifest.Manifest) (*manifest.Manifest, error) {
 	c := *m
 	if m.Image != nil {
 		img := *m.Image
+		if img.Torrent != nil {
+			t := *img.Torrent
+			img.Torrent = &t
+		}
 		c.Image = &img
 	}
 	c.Zram = append([]manifest.Zram(nil), m.Zram...)
@@ -132,8 +138,10 @@ func prepare(m *manifest.Manifest) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("image %s: no url (and no server to default it from)", img.Name)
 	case !sha256RE.MatchString(img.SHA256):
 		return nil, fmt.Errorf("image %s: sha256 %q: want 64 lowercase hex digits", img.Name, img.SHA256)
-	case img.Transport != manifest.TransportHTTP:
-		return nil, fmt.Errorf("image %s: transport %q not supported yet (http only)", img.Name, img.Transport)
+	case img.Transport == manifest.TransportTorrent && (img.Torrent == nil || img.Torrent.URL == ""):
+		return nil, fmt.Errorf("image %s: transport torrent without a torrent url", img.Name)
+	case img.Transport != manifest.TransportHTTP && img.Transport != manifest.TransportTorrent:
+		return nil, fmt.Errorf("image %s: transport %q not supported (http or torrent)", img.Name, img.Transport)
 	}
 	switch img.Format {
 	case manifest.FormatSquashfs, manifest.FormatTar, manifest.FormatTarZstd:

@@ -216,7 +216,8 @@ func TestPrepareErrors(t *testing.T) {
 	}{
 		{"no image", func(m *manifest.Manifest) { m.Image = nil }, "needs an image"},
 		{"bad sha", func(m *manifest.Manifest) { m.Image.SHA256 = "abc" }, "want 64 lowercase hex"},
-		{"torrent", func(m *manifest.Manifest) { m.Image.Transport = "torrent" }, "not supported yet"},
+		{"torrent without url", func(m *manifest.Manifest) { m.Image.Transport = "torrent" }, "transport torrent without a torrent url"},
+		{"transport", func(m *manifest.Manifest) { m.Image.Transport = "nfs" }, "transport \"nfs\" not supported"},
 		{"format", func(m *manifest.Manifest) { m.Image.Format = "qcow2" }, "format \"qcow2\""},
 		{"overlay order", func(m *manifest.Manifest) { m.Overlays = []string{"/var", "/"} }, "the first must be"},
 		{"zram size", func(m *manifest.Manifest) { m.Zram = []manifest.Zram{{Size: "lots"}} }, "size \"lots\""},

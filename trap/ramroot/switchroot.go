@@ -11,7 +11,7 @@ import (
 )
 
 // SwitchRoot is the "switch-root" step: check the init exists in the new
-// root, report manifest.PhaseSwitchRoot, call BeforeSwitch, then
+// root, stop seeding the image (StopSeeding), report manifest.PhaseSwitchRoot, call BeforeSwitch, then
 // env.Sys.SwitchRoot(/sysroot, Init). On a node it only returns on failure.
 //
 // BeforeSwitch is the agent's hook: stop the SSH server and the console
@@ -47,6 +47,9 @@ func (s *SwitchRoot) Run(ctx context.Context, env *plan.Env) error {
 	if err := preflightInit(host(env), root, s.Init); err != nil {
 		return err
 	}
+	// Luna's rule: stop seeding the image before leaving the initramfs;
+	// the final upload figures go out with the switch-root event's flush.
+	StopSeeding(env)
 	reportPhase(env, manifest.PhaseSwitchRoot, map[string]string{"step": s.Name(), "init": s.Init})
 	if s.BeforeSwitch != nil {
 		if err := s.BeforeSwitch(); err != nil {

@@ -2,6 +2,7 @@ package torrent
 
 import (
 	"fmt"
+	"github.com/disklesstrap/disklesstrap/trap/torrent/report"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,21 +49,10 @@ type Options struct {
 // DefaultWebSeedDelay is Options.WebSeedDelay's default.
 const DefaultWebSeedDelay = 5 * time.Second
 
-// Progress is a snapshot of a download.
-type Progress struct {
-	Total      int64   `json:"total"`      // image size
-	Completed  int64   `json:"completed"`  // verified bytes
-	Downloaded int64   `json:"downloaded"` // useful payload received (peers + web seed)
-	FromPeers  int64   `json:"from_peers"`
-	FromWeb    int64   `json:"from_web"`
-	Uploaded   int64   `json:"uploaded"` // payload sent to peers
-	Peers      int     `json:"peers"`    // connected peers
-	Seeders    int     `json:"seeders"`  // connected peers that have everything
-	BadPieces  int64   `json:"bad_pieces"`
-	Percent    float64 `json:"percent"`
-	WebSeeding bool    `json:"web_seeding"` // web seed fallback is active
-	Done       bool    `json:"done"`
-}
+// Progress is a snapshot of a download. It is defined in package report,
+// the helper's line protocol, which the agent reads without linking the
+// BitTorrent library.
+type Progress = report.Progress
 
 func (o *Options) validate() error {
 	switch {

@@ -1,0 +1,286 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
+)
+
+// maxLazyEvents is how many queued events make QueueEvents wait for a
+// commit (backpressure instead of unbounded memory or dropped events).
+const maxLazyEvents = 1 << 16
+
+// lazyQueue holds writes nobody waits for: boot counters, bootsrv's own
+// "ipxe" events and dynamic leases. Boots and leases are coalesced (the
+// latest value wins); events keep their order.
+type lazyQueue struct {
+	mu   sync.Mutex
+	cur  lazyBatch
+	kick chan struct{} // cap 1: tells the writer the queue is not empty
+}
+
+type lazyBatch struct {
+	boots  map[string]int64   // node -> boot number (stored as a maximum)
+	events []manifest.Event   // time already set
+	leases map[string]leaseOp // canonical MAC -> latest change
+}
+
+type leaseOp struct {
+	lease   Lease
+	deleted bool
+}
+
+func (b lazyBatch) empty() bool { return len(b.boots) == 0 && len(b.events) == 0 && len(b.leases) == 0 }
+func (b lazyBatch) size() int   { return len(b.boots) + len(b.events) + len(b.leases) }
+
+// add runs fn on the current batch and wakes the writer. It reports the
+// number of queued events.
+func (q *lazyQueue) add(fn func(b *lazyBatch)) int {
+	q.mu.Lock()
+	if q.cur.boots == nil {
+		q.cur.boots = make(map[string]int64)
+		q.cur.leases = make(map[string]leaseOp)
+	}
+	fn(&q.cur)
+	n := len(q.cur.events)
+	q.mu.Unlock()
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+	return n
+}
+
+// take returns the queued writes and empties the queue.
+func (q *lazyQueue) take() lazyBatch {
+	q.mu.Lock()
+	b := q.cur
+	q.cur = lazyBatch{}
+	q.mu.Unlock()
+	return b
+}
+
+// queueBoot records node's boot number without waiting for it.
+func (s *Store) queueBoot(node string, boot int64) {
+	s.lazy.add(func(b *lazyBatch) {
+		if boot > b.boots[node] {
+			b.boots[node] = boot
+		}
+	})
+}
+
+// QueueEvents stores events like AddEvents, but returns before they are
+// durable: they are committed with the next group commit, at most
+// LazyDelay later (an event queued before a synchronous write is committed
+// with or before it). bootsrv uses it for the events it records itself,
+// which acknowledge nothing to anyone. When many events are queued it
+// waits for a commit.
+func (s *Store) QueueEvents(evs []manifest.Event) error {
+	if err := checkEvents(evs); err != nil {
+		return fmt.Errorf("queue events: %w", err)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	n := s.lazy.add(func(b *lazyBatch) {
+		for _, ev := range evs {
+			if ev.Time.IsZero() {
+				ev.Time = now
+			}
+			b.events = append(b.events, ev)
+		}
+	})
+	if n > maxLazyEvents {
+		return s.Flush()
+	}
+	return nil
+}
+
+// QueueLease records a lease change (deleted: DHCPRELEASE, expiry or a move)
+// without waiting for it; changes of one MAC are coalesced, the last one
+// wins, none is dropped. See the package doc for what that means after a
+// crash.
+func (s *Store) QueueLease(l Lease, deleted bool) error {
+	mac, err := CanonicalMAC(l.MAC)
+	if err != nil {
+		return fmt.Errorf("queue lease: %w", err)
+	}
+	if !deleted && !l.IP.IsValid() {
+		return fmt.Errorf("queue lease %s: no ip", mac)
+	}
+	l.MAC = mac
+	s.lazy.add(func(b *lazyBatch) { b.leases[mac] = leaseOp{l, deleted} })
+	return nil
+}
+
+// The writer's batch statements take many rows per Exec: modernc's driver
+// re-parses a statement at every Exec, prepared or not, so one statement
+// per batch instead of one per row is what makes a group commit cheap.
+// Events go as multi-row VALUES lists (binding is cheaper than JSON
+// extraction in the transpiled SQLite); the rest loops with json_each.
+const (
+	sqlBoots = `INSERT INTO node_status(node, boots) SELECT key, value FROM json_each(?) WHERE true
+		ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, excluded.boots)`
+	sqlLeaseDel = `DELETE FROM leases WHERE mac IN (SELECT value FROM json_each(?))`
+	// An address moves to its new MAC: drop whoever else held it.
+	sqlLeaseFree = `DELETE FROM leases WHERE ip IN (SELECT value->>'i' FROM json_each(?1))
+		AND (ip, mac) NOT IN (SELECT value->>'i', value->>'m' FROM json_each(?1))`
+	sqlLeasePut = `INSERT INTO leases(mac, ip, network, expires)
+		SELECT value->>'m', value->>'i', value->>'w', value->>'e' FROM json_each(?) WHERE true
+		ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip, network=excluded.network, expires=excluded.expires`
+)
+
+// eventChunk bounds the rows of one multi-row statement (7 parameters a
+// row, far below SQLite's limit of 32766).
+const eventChunk = 32
+
+// writeLazy stores queued writes in tx. A boot counter travels with its
+// node's last queued event (one node_status write for both).
+func (s *Store) writeLazy(ctx context.Context, tx *sql.Tx, b lazyBatch) error {
+	if len(b.events) > 0 {
+		if err := s.insertEvents(ctx, tx, b.events, b.boots); err != nil {
+			return err
+		}
+	}
+	if len(b.boots) > 0 {
+		list, err := json.Marshal(b.boots)
+		if err != nil {
+			return fmt.Errorf("%d boot counters: %w", len(b.boots), err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlBoots, string(list)); err != nil {
+			return fmt.Errorf("%d boot counters: %w", len(b.boots), err)
+		}
+	}
+	if len(b.leases) > 0 {
+		if err := s.writeLeases(ctx, tx, b.leases); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEvents stores events (validated, times set) in order and updates
+// each node's status. boots (may be nil) are queued boot counters: those
+// of nodes with an event here are written with it and removed from boots.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []manifest.Event, boots map[string]int64) error {
+	now := toDB(s.now())
+	last := make(map[string]int, len(evs)) // node -> index of its last event
+	for i, ev := range evs {
+		last[ev.Node] = i
+	}
+	var q strings.Builder
+	for lo := 0; lo < len(evs); lo += eventChunk {
+		chunk := evs[lo:min(lo+eventChunk, len(evs))]
+		ins := make([]any, 0, 6*len(chunk))
+		st := make([]any, 0, 7*len(chunk))
+		for j, ev := range chunk {
+			i := lo + j
+			data := ""
+			if len(ev.Data) > 0 {
+				b, err := json.Marshal(ev.Data)
+				if err != nil {
+					return fmt.Errorf("event %d of %s: data: %w", i, ev.Node, err)
+				}
+				data = string(b)
+			}
+			key := ""
+			if ev.Phase == manifest.PhaseHostKey {
+				key = strings.TrimSpace(ev.Data["key"])
+			}
+			var boot int64
+			if last[ev.Node] == i {
+				boot = boots[ev.Node]
+				delete(boots, ev.Node)
+			}
+			ins = append(ins, ev.Node, ev.MAC, toDB(ev.Time), ev.Phase, ev.Message, data)
+			st = append(st, ev.Node, ev.Phase, Summary(ev), now, strings.TrimSpace(ev.Data["address"]), key, boot)
+		}
+		q.Reset()
+		q.WriteString(`INSERT INTO events(node, mac, time, phase, message, data) VALUES `)
+		values(&q, len(chunk), 6)
+		if _, err := tx.ExecContext(ctx, q.String(), ins...); err != nil {
+			return fmt.Errorf("%d events: %w", len(evs), err)
+		}
+		q.Reset()
+		q.WriteString(`INSERT INTO node_status(node, phase, last_event, last_seen, address, hostkey, boots) VALUES `)
+		values(&q, len(chunk), 7)
+		q.WriteString(` ON CONFLICT(node) DO UPDATE SET phase=excluded.phase, last_event=excluded.last_event,
+			last_seen=excluded.last_seen,
+			address = CASE WHEN excluded.address != '' THEN excluded.address ELSE address END,
+			hostkey = CASE WHEN excluded.hostkey != '' THEN excluded.hostkey ELSE hostkey END,
+			boots = MAX(boots, excluded.boots)`)
+		if _, err := tx.ExecContext(ctx, q.String(), st...); err != nil {
+			return fmt.Errorf("status of %d events: %w", len(evs), err)
+		}
+	}
+	return nil
+}
+
+// values writes rows "(?,?,...)" groups of cols parameters.
+func values(q *strings.Builder, rows, cols int) {
+	for r := range rows {
+		if r > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+		}
+		q.WriteByte(')')
+	}
+}
+
+// leaseRow is one lease as the batch statements read it.
+type leaseRow struct {
+	MAC     string `json:"m"`
+	IP      string `json:"i"`
+	Network string `json:"w"`
+	Expires int64  `json:"e"`
+}
+
+// writeLeases applies lease changes (canonical MACs, validated, at most
+// one put per address).
+func (s *Store) writeLeases(ctx context.Context, tx *sql.Tx, ls map[string]leaseOp) error {
+	var dels []string
+	var puts []leaseRow
+	for mac, op := range ls {
+		if op.deleted {
+			dels = append(dels, mac)
+			continue
+		}
+		puts = append(puts, leaseRow{mac, op.lease.IP.String(), op.lease.Network, toDB(op.lease.Expires)})
+	}
+	// Deletes first: an address released by one MAC and taken by another
+	// in the same batch must be free before the new holder is stored.
+	if len(dels) > 0 {
+		list, err := json.Marshal(dels)
+		if err != nil {
+			return fmt.Errorf("delete %d leases: %w", len(dels), err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlLeaseDel, string(list)); err != nil {
+			return fmt.Errorf("delete %d leases: %w", len(dels), err)
+		}
+	}
+	if len(puts) > 0 {
+		list, err := json.Marshal(puts)
+		if err != nil {
+			return fmt.Errorf("put %d leases: %w", len(puts), err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlLeaseFree, string(list)); err != nil {
+			return fmt.Errorf("put %d leases: free addresses: %w", len(puts), err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlLeasePut, string(list)); err != nil {
+			return fmt.Errorf("put %d leases: %w", len(puts), err)
+		}
+	}
+	return nil
+}
