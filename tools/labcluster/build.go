@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/disklesstrap/disklesstrap/initrd"
 )
 
 // RepoRoot is the directory holding the project's go.mod.
@@ -68,32 +67,13 @@ func FindKernel() (*Kernel, error) {
 
 // BuildInitrd builds the trap initramfs for the cached guest kernel.
 func BuildInitrd(ctx context.Context, out string) (string, error) {
-	return BuildInitrdWith(ctx, out, nil)
+	return BuildInitrdExtra(ctx, out, InitrdExtra{})
 }
 
 // BuildInitrdWith is BuildInitrd with helper binaries (initrd.Config.Helpers,
 // e.g. initrd.TorrentHelper) in /bin.
 func BuildInitrdWith(ctx context.Context, out string, helpers []string) (string, error) {
-	k, err := FindKernel()
-	if err != nil {
-		return "", err
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	res, err := initrd.Build(ctx, initrd.Config{
-		ModuleDir:     root,
-		ModulesRoot:   k.ModulesRoot,
-		KernelVersion: k.Version,
-		Modules:       initrd.DefaultModules,
-		Helpers:       helpers,
-		Output:        out,
-	})
-	if err != nil {
-		return "", fmt.Errorf("build trap initramfs: %w", err)
-	}
-	return res.Path, nil
+	return BuildInitrdExtra(ctx, out, InitrdExtra{Helpers: helpers})
 }
 
 // GoBuild builds a command of this module into dir and returns its path.

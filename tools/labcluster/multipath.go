@@ -109,7 +109,7 @@ func BuildInitrdExtra(ctx context.Context, out string, x InitrdExtra) (string, e
 		Output:        out,
 	})
 	if err != nil {
-		return "", fmt.Errorf("build trap initramfs with extras: %w", err)
+		return "", fmt.Errorf("build trap initramfs: %w", err)
 	}
 	return res.Path, nil
 }
