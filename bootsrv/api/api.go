@@ -53,6 +53,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 )
 
@@ -80,6 +81,12 @@ type Config struct {
 	// Swarm, if set, distributes the registry's images over BitTorrent
 	// (see swarm.go); nil: transport http only.
 	Swarm *SwarmConfig
+	// Secrets is the mode-iscsi secret store (see secrets.go); nil: the
+	// secret endpoints answer 503.
+	Secrets *secrets.Store
+	// SecretsPull lets nodes fetch their secrets over plain HTTP (see
+	// secrets.go); off: nodes get secrets pushed over SSH only.
+	SecretsPull bool
 }
 
 // API is bootsrv's HTTP handler.
@@ -91,6 +98,7 @@ type API struct {
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
 	swarm     swarmState
+	released  releases // secrets released per boot (secrets.go)
 }
 
 // New returns the handler for cfg.
@@ -152,6 +160,9 @@ func (a *API) routes() {
 	h("DELETE /api/v1/images/{name}", a.deleteImage)
 	h("GET /images/{name}", a.imageFile)
 	h("GET /api/v1/images/{name}/swarm", a.imageSwarm)
+	h("PUT /api/v1/secrets/{name}", a.putSecret)
+	h("GET /api/v1/secrets/{name}", a.showSecret)
+	h("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
 	}

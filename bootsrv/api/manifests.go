@@ -103,6 +103,7 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 		}
 	}
 	a.ramrootFields(m, n)
+	a.iscsiFields(m, n)
 	if ifc := n.BootInterface(); ifc != nil {
 		nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
 		if ifc.IP.IsValid() {

@@ -34,6 +34,19 @@ type Attrs struct {
 	// Transport is how a ramroot node fetches its image: "http" (default)
 	// or "torrent" (bootsrv's swarm; the web seed is the fallback).
 	Transport *string `yaml:"transport" check:"transport"`
+	// Diskless iSCSI root (mode iscsi, see iscsichecks.go): secrets are
+	// named (luks_key, chap_secret, mutual_chap_secret), never valued.
+	ISCSIPortals      *[]string `yaml:"iscsi_portals" check:"portal"`
+	ISCSITarget       *string   `yaml:"iscsi_target" check:"iqn"`
+	ISCSIInitiator    *string   `yaml:"iscsi_initiator" check:"iqn"` // "{node}" is the node name
+	ISCSIMultipath    *string   `yaml:"iscsi_multipath" check:"yesno"`
+	ISCSILUN          *string   `yaml:"iscsi_lun" check:"uint"`
+	ISCSIVolumeGroups *[]string `yaml:"iscsi_volume_groups" check:"vgname"`
+	LUKSKey           *string   `yaml:"luks_key" check:"secretname"`
+	CHAPUser          *string   `yaml:"chap_user" check:"chapuser"`
+	CHAPSecret        *string   `yaml:"chap_secret" check:"secretname"`
+	MutualCHAPUser    *string   `yaml:"mutual_chap_user" check:"chapuser"`
+	MutualCHAPSecret  *string   `yaml:"mutual_chap_secret" check:"secretname"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -49,6 +62,13 @@ var checks = map[string]func(string) error{
 	"word":           checkWord,
 	"abspath":        checkAbsPath,
 	"transport":      checkTransport,
+	"portal":         checkPortal,
+	"iqn":            checkIQN,
+	"yesno":          checkYesNo,
+	"uint":           checkUint,
+	"vgname":         checkVGName,
+	"secretname":     checkSecretName,
+	"chapuser":       checkCHAPUser,
 }
 
 func checkTransport(s string) error {

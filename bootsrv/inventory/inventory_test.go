@@ -171,7 +171,9 @@ func TestAttrsFields(t *testing.T) {
 	if len(attrFields) != typ.NumField() {
 		t.Fatalf("attrFields has %d entries, Attrs has %d fields", len(attrFields), typ.NumField())
 	}
-	want := []string{"mode", "kernel", "initrd", "cmdline", "ssh_keys", "image", "console", "zram_size", "zram_algorithm", "overlays", "init", "transport"}
+	want := []string{"mode", "kernel", "initrd", "cmdline", "ssh_keys", "image", "console", "zram_size", "zram_algorithm", "overlays", "init", "transport",
+		"iscsi_portals", "iscsi_target", "iscsi_initiator", "iscsi_multipath", "iscsi_lun", "iscsi_volume_groups",
+		"luks_key", "chap_user", "chap_secret", "mutual_chap_user", "mutual_chap_secret"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

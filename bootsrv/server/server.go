@@ -22,6 +22,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/dhcpd"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/metrics"
+	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// the seeder and the web seed together, in bytes/s (0: no cap).
 	TorrentListen string
 	SeedRate      int64
+	// SecretsPull lets nodes fetch mode-iscsi secrets from bootsrv's store
+	// (StateDir/secrets) over plain HTTP; off by default (push over SSH).
+	SecretsPull bool
 }
 
 // Server is a running bootsrv.
@@ -165,6 +169,10 @@ func (s *Server) Run(ctx context.Context) error {
 		defer sw.Seeder.Close()
 	}
 
+	sec, err := secrets.Open(filepath.Join(s.cfg.StateDir, "secrets"))
+	if err != nil {
+		return err
+	}
 	httpSrv := &http.Server{
 		Addr: s.cfg.HTTPAddr,
 		Handler: s.handler(api.New(api.Config{
@@ -174,6 +182,8 @@ func (s *Server) Run(ctx context.Context) error {
 			DataDir:       s.cfg.DataDir,
 			Logger:        s.log,
 			Swarm:         sw,
+			Secrets:       sec,
+			SecretsPull:   s.cfg.SecretsPull,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

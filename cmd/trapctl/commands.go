@@ -7,6 +7,7 @@ func init() {
 	commands = []*command{
 		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
+		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageList, imageShow, imageDelete, imageSwarm,
 		initrdBuild,
 	}

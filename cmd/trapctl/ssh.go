@@ -39,14 +39,17 @@ keys the nodes reported to bootsrv into a temporary known_hosts and ssh runs
 with StrictHostKeyChecking=yes; a node without a reported key is skipped
 unless --insecure. Exit status 1 when any node failed.`,
 	minArgs: 2, maxArgs: -1,
-	flags: func(fs *flag.FlagSet) {
-		fs.StringVar(&sshOpts.identity, "i", "", "identity (private key) file for ssh")
-		fs.StringVar(&sshOpts.user, "l", "root", "remote user")
-		fs.IntVar(&sshOpts.fanout, "fanout", 32, "how many nodes at a time")
-		fs.DurationVar(&sshOpts.timeout, "timeout", 2*time.Minute, "per-node time limit")
-		fs.BoolVar(&sshOpts.insecure, "insecure", false, "do not check host keys (nodes that never reported one)")
-	},
-	run: runSSH,
+	flags: sshFlags,
+	run:   runSSH,
+}
+
+// sshFlags adds the ssh fan-out flags (also used by the push commands).
+func sshFlags(fs *flag.FlagSet) {
+	fs.StringVar(&sshOpts.identity, "i", "", "identity (private key) file for ssh")
+	fs.StringVar(&sshOpts.user, "l", "root", "remote user")
+	fs.IntVar(&sshOpts.fanout, "fanout", 32, "how many nodes at a time")
+	fs.DurationVar(&sshOpts.timeout, "timeout", 2*time.Minute, "per-node time limit")
+	fs.BoolVar(&sshOpts.insecure, "insecure", false, "do not check host keys (nodes that never reported one)")
 }
 
 // sshResult is one node's outcome.
@@ -59,26 +62,37 @@ type sshResult struct {
 }
 
 func runSSH(e *env, args []string) error {
-	if sshOpts.fanout < 1 {
-		return usagef("--fanout: want a positive number, got %d", sshOpts.fanout)
-	}
 	rangeExpr, command := args[0], strings.Join(args[1:], " ")
-	targets, err := sshTargets(e, rangeExpr)
+	results, err := fanOut(e, rangeExpr, command, nil)
 	if err != nil {
 		return err
+	}
+	return reportResults(e, results)
+}
+
+// fanOut runs command on every node of rangeExpr over ssh with pinned host
+// keys, at most sshOpts.fanout at a time; every node's ssh reads stdin (nil:
+// no input). stdin never appears on a command line or in the results.
+func fanOut(e *env, rangeExpr, command string, stdin []byte) ([]sshResult, error) {
+	if sshOpts.fanout < 1 {
+		return nil, usagef("--fanout: want a positive number, got %d", sshOpts.fanout)
+	}
+	targets, err := sshTargets(e, rangeExpr)
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "trapctl-ssh-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	knownHosts := filepath.Join(tmp, "known_hosts")
 	keys, err := e.client().HostKeys(e.ctx, rangeExpr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(knownHosts, []byte(keys), 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	hasKey := map[string]bool{}
 	for _, line := range strings.Split(keys, "\n") {
@@ -106,11 +120,16 @@ func runSSH(e *env, args []string) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runOne(e.ctx, t, knownHosts, command)
+			results[i] = runOneInput(e.ctx, t, knownHosts, command, stdin)
 		}()
 	}
 	wg.Wait()
+	return results, nil
+}
 
+// reportResults prints results (grouped, or JSON) and fails when any node
+// failed.
+func reportResults(e *env, results []sshResult) error {
 	if e.output == "json" {
 		if err := writeJSON(e.stdout, results); err != nil {
 			return err
@@ -166,6 +185,11 @@ func sshTargets(e *env, rangeExpr string) ([]sshTarget, error) {
 }
 
 func runOne(ctx context.Context, t sshTarget, knownHosts, command string) sshResult {
+	return runOneInput(ctx, t, knownHosts, command, nil)
+}
+
+// runOneInput runs command on one node; stdin (nil: none) is its input.
+func runOneInput(ctx context.Context, t sshTarget, knownHosts, command string, stdin []byte) sshResult {
 	ctx, cancel := context.WithTimeout(ctx, sshOpts.timeout)
 	defer cancel()
 	args := []string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
@@ -182,6 +206,9 @@ func runOne(ctx context.Context, t sshTarget, knownHosts, command string) sshRes
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, sshProgram, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	err := cmd.Run()
 	r := sshResult{Node: t.node, Address: t.addr, Output: out.String()}
 	var ee *exec.ExitError
