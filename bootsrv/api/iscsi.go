@@ -25,10 +25,17 @@ const DefaultInitiatorPrefix = "iqn.2026-11.disklesstrap.local:"
 //     a secret value; the agent gets values pushed over SSH (trapctl secret
 //     push) or from bootsrv's secret endpoint.
 //
-// A missing or inconsistent attribute leaves m.ISCSI nil and is stated in
-// m.Problems, naming the attribute and the node.
+// A node with none of the iscsi_* attributes gets no iscsi section and no
+// problem: its configuration may be pushed over SSH into the agent (`trap
+// iscsi config`), and the agent says so if none was. A missing or
+// inconsistent attribute of a partly configured node leaves m.ISCSI nil and
+// is stated in m.Problems, naming the attribute and the node.
 func (a *API) iscsiFields(m *manifest.Manifest, n *inventory.Node) {
 	if m.Mode != manifest.ModeISCSI && m.Continue != manifest.ModeISCSI {
+		return
+	}
+	at := &n.Attrs
+	if at.ISCSITarget == nil && at.ISCSIPortals == nil && at.ISCSIInitiator == nil {
 		return
 	}
 	c, err := iscsiFromAttrs(n.Name, &n.Attrs)

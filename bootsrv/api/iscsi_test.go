@@ -28,11 +28,18 @@ func TestISCSIManifest(t *testing.T) {
 		return m, body
 	}
 
-	// Mode iscsi without attributes: a problem naming the attribute.
+	// Mode iscsi without any iscsi attribute: no section and no problem
+	// (the configuration may be pushed into the agent over SSH).
 	set("cn001", map[string]any{"mode": "iscsi"})
 	m, _ := get("cn001")
+	if m.ISCSI != nil || len(m.Problems) != 0 {
+		t.Fatalf("cn001 without iscsi attributes: ISCSI %+v, Problems %q; want neither", m.ISCSI, m.Problems)
+	}
+	// Partly configured: a problem naming the missing attribute.
+	set("cn001", map[string]any{"iscsi_portals": []string{"198.18.0.1"}})
+	m, _ = get("cn001")
 	if m.ISCSI != nil || len(m.Problems) != 1 || !strings.Contains(m.Problems[0], "node cn001: iscsi_target is not set") {
-		t.Fatalf("cn001 without iscsi attributes: ISCSI %+v, Problems %q", m.ISCSI, m.Problems)
+		t.Fatalf("cn001 with portals only: ISCSI %+v, Problems %q", m.ISCSI, m.Problems)
 	}
 
 	full := map[string]any{

@@ -210,6 +210,9 @@ func TestISCSIRoot(t *testing.T) {
 		t.Fatalf("%s after trap continue: %v", node, err)
 	}
 	t.Logf("TIMING %s: power-on to test OS marker %.1fs", node, n.Elapsed().Seconds())
+	if err := n.WaitConsole(ctx, "--- end ---", time.Minute); err != nil {
+		t.Fatalf("%s: /proc/mounts listing: %v", node, err)
+	}
 	mounts := between(lab.CleanConsole(n.ConsoleText()), "--- /proc/mounts ---", "--- end ---")
 	t.Logf("%s /proc/mounts in the booted OS:\n%s", node, mounts)
 	if !regexp.MustCompile(`(?m)^overlay / overlay \S*lowerdir=/run/dt/lower`).MatchString(mounts) {
