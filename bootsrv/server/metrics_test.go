@@ -1,57 +1,15 @@
 package server
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestMetricsScrape runs a real server on loopback (DHCP and TFTP off),
 // makes requests and reads GET /metrics: requests by route pattern and
 // code, nodes by phase, and state store latencies must be there.
 func TestMetricsScrape(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "cluster.yaml")
-	if err := os.WriteFile(cfgPath, []byte(inv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	s, err := New(Config{ConfigPath: cfgPath, StateDir: filepath.Join(dir, "state"), DataDir: dir, HTTPAddr: addr,
-		DHCPAddr: "off", TFTPAddr: "off", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-
-	get := func(path string) (int, string) {
-		t.Helper()
-		for range 50 {
-			resp, err := http.Get("http://" + addr + path)
-			if err != nil {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(b)
-		}
-		t.Fatalf("GET %s: server not answering", path)
-		return 0, ""
-	}
+	get := startServer(t, nil).get
 	for _, tc := range []struct {
 		path string
 		want int

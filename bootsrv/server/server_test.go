@@ -37,41 +37,69 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestReload: a good inventory is swapped in, a bad one is refused and the
-// old one stays; runtime state survives both and a restart.
-func TestReload(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "cluster.yaml")
-	if err := os.WriteFile(cfgPath, []byte(inv), 0o644); err != nil {
+// testServer is a real bootsrv on loopback (DHCP and TFTP off) with the
+// inventory inv, stopped when the test ends.
+type testServer struct {
+	t       *testing.T
+	s       *Server
+	dir     string
+	cfgPath string
+	addr    string // HTTP address
+}
+
+// startServer writes inv, applies mutate to the config (nil: none) and runs
+// the server until the test ends; Run must return cleanly.
+func startServer(t *testing.T, mutate func(*Config)) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, dir: t.TempDir(), addr: freePort(t)}
+	ts.cfgPath = filepath.Join(ts.dir, "cluster.yaml")
+	if err := os.WriteFile(ts.cfgPath, []byte(inv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
-	cfg := Config{ConfigPath: cfgPath, StateDir: filepath.Join(dir, "state"), DataDir: dir, HTTPAddr: addr,
+	cfg := Config{ConfigPath: ts.cfgPath, StateDir: filepath.Join(ts.dir, "state"), DataDir: ts.dir, HTTPAddr: ts.addr,
 		DHCPAddr: "off", TFTPAddr: "off", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.s = s
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	get := func(path string) (int, string) {
-		t.Helper()
-		for i := 0; i < 50; i++ {
-			resp, err := http.Get("http://" + addr + path)
-			if err != nil {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(b)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
 		}
-		t.Fatalf("GET %s: server not answering", path)
-		return 0, ""
+	})
+	return ts
+}
+
+// get fetches path, retrying while the server is not yet listening.
+func (ts *testServer) get(path string) (int, string) {
+	ts.t.Helper()
+	for range 50 {
+		resp, err := http.Get("http://" + ts.addr + path)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
 	}
+	ts.t.Fatalf("GET %s: server not answering", path)
+	return 0, ""
+}
+
+// TestReload: a good inventory is swapped in, a bad one is refused and the
+// old one stays; runtime state survives both and a restart.
+func TestReload(t *testing.T) {
+	ts := startServer(t, nil)
+	s, cfgPath, get := ts.s, ts.cfgPath, ts.get
 	if code, _ := get("/manifest/cn002"); code != 404 {
 		t.Fatalf("GET /manifest/cn002 before reload = %d, want 404", code)
 	}
@@ -87,7 +115,7 @@ func TestReload(t *testing.T) {
 		t.Errorf("GET /manifest/cn002 after reload = %d %s, want cn002's manifest", code, body)
 	}
 	os.WriteFile(cfgPath, []byte(added+"  - name: cn003\n    bogus: 1\n"), 0o644)
-	err = s.Reload()
+	err := s.Reload()
 	if err == nil || !strings.Contains(err.Error(), "keeping the previous inventory") || !strings.Contains(err.Error(), "bogus") {
 		t.Errorf("Reload(bad) = %v, want an error naming the field and keeping the old inventory", err)
 	}

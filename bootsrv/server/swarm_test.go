@@ -59,23 +59,10 @@ func TestSwarmAria2(t *testing.T) {
 		}
 		t.Skip("aria2c not installed (apt-get install aria2)")
 	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "cluster.yaml")
-	if err := os.WriteFile(cfgPath, []byte(inv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	s, err := New(Config{ConfigPath: cfgPath, StateDir: filepath.Join(dir, "state"), DataDir: dir, HTTPAddr: addr,
-		DHCPAddr: "off", TFTPAddr: "off", TorrentListen: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := startServer(t, func(c *Config) { c.TorrentListen = "127.0.0.1:0" })
+	dir, addr := ts.dir, ts.addr
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	base := "http://" + addr
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if resp, err := http.Get(base + "/api/v1/images"); err == nil {
@@ -178,23 +165,12 @@ func TestSwarmPortBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "cluster.yaml")
-	if err := os.WriteFile(cfgPath, []byte(inv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	s, err := New(Config{ConfigPath: cfgPath, StateDir: filepath.Join(dir, "state"), DataDir: dir, HTTPAddr: addr,
-		DHCPAddr: "off", TFTPAddr: "off", TorrentListen: busy.Addr().String(),
-		Log: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ts := startServer(t, func(c *Config) {
+		c.TorrentListen = busy.Addr().String()
+		c.Log = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	addr := ts.addr
 	var code int
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if resp, err := http.Get("http://" + addr + "/announce"); err == nil {
