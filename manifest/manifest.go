@@ -92,6 +92,11 @@ type Manifest struct {
 	SSHKeys []string `json:"ssh_keys"`
 	// Network is the boot interface's configuration as the inventory knows it.
 	Network *Network `json:"network,omitempty"`
+	// Interfaces are the node's other interfaces that have a reserved
+	// address in the inventory (e.g. the second iSCSI path's NIC): the
+	// agent sets each up with its address (no DHCP, no default route)
+	// right after the manifest arrives.
+	Interfaces []Network `json:"interfaces,omitempty"`
 	// Generated is when bootsrv rendered the manifest.
 	Generated time.Time `json:"generated"`
 	// Problems are what bootsrv found wrong with the node's configuration

@@ -104,20 +104,36 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 	}
 	a.ramrootFields(m, n)
 	a.iscsiFields(m, n)
-	if ifc := n.BootInterface(); ifc != nil {
-		nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
-		if ifc.IP.IsValid() {
-			nw.Address = ifc.IP.String()
-			if net, ok := c.NetworkFor(ifc.IP); ok {
-				nw.Address += "/" + strconv.Itoa(net.Subnet.Bits())
-				if net.Gateway.IsValid() {
-					nw.Gateway = net.Gateway.String()
-				}
-			}
+	boot := n.BootInterface()
+	if boot != nil {
+		m.Network = networkOf(c, boot)
+	}
+	for i := range n.Interfaces {
+		ifc := &n.Interfaces[i]
+		if ifc == boot || !ifc.IP.IsValid() || ifc.MAC == nil {
+			continue
 		}
-		m.Network = nw
+		nw := networkOf(c, ifc)
+		nw.Gateway = "" // one default route: the boot interface's
+		m.Interfaces = append(m.Interfaces, *nw)
 	}
 	return m, nil
+}
+
+// networkOf is an interface's manifest form: its reserved address with the
+// prefix length and gateway of the inventory network it falls in.
+func networkOf(c *inventory.Cluster, ifc *inventory.Interface) *manifest.Network {
+	nw := &manifest.Network{Interface: ifc.Name, MAC: ifc.MAC.String()}
+	if ifc.IP.IsValid() {
+		nw.Address = ifc.IP.String()
+		if net, ok := c.NetworkFor(ifc.IP); ok {
+			nw.Address += "/" + strconv.Itoa(net.Subnet.Bits())
+			if net.Gateway.IsValid() {
+				nw.Gateway = net.Gateway.String()
+			}
+		}
+	}
+	return nw
 }
 
 // discoveryManifest renders the manifest of an unknown MAC: discovery mode,

@@ -351,6 +351,7 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 		a.reporter.SetTarget(a.server(), m.Node, macString(a.mac))
 	}
 	a.setHostname(m)
+	a.extraInterfaces(m)
 	a.mu.Lock()
 	if a.ssh != nil {
 		a.ssh.SetAuthorizedKeys(m.SSHKeys)

@@ -173,3 +173,30 @@ func (a *agent) setHostname(m *manifest.Manifest) {
 		a.log.Warn("sethostname", "name", name, "err", err)
 	}
 }
+
+// extraInterfaces configures the manifest's other interfaces (reserved
+// addresses, e.g. the second iSCSI path). A failure is shown on the console
+// and reported, not fatal: the steps that need the interface fail with
+// their own error, and the admin can fix it by hand in the trap.
+func (a *agent) extraInterfaces(m *manifest.Manifest) {
+	if a.cfg.Net == nil || len(m.Interfaces) == 0 {
+		return
+	}
+	var ifcs []netup.Static
+	for _, n := range m.Interfaces {
+		s, err := netup.ParseStatic(n.Interface, n.MAC, n.Address)
+		if err != nil {
+			a.printf("network: %v", err)
+			continue
+		}
+		ifcs = append(ifcs, s)
+	}
+	if err := netup.UpStatic(a.cfg.Net, ifcs); err != nil {
+		a.printf("network: %v", err)
+		a.report(manifest.PhaseNetUp, err.Error(), nil)
+		return
+	}
+	for _, s := range ifcs {
+		a.log.Info("interface up", "interface", s.String())
+	}
+}
