@@ -86,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAgent(ctx, args[2:], false, stderr)
 	case len(args) > 1 && args[1] == "trap":
 		return cli(args[2:], stdout, stderr)
+	case len(args) > 1 && args[1] == "pathd":
+		return runPathd(ctx, args[2:], stderr)
 	case base == "init" || os.Getpid() == 1:
 		return runAgent(ctx, args[1:], true, stderr)
 	default:

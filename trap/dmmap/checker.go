@@ -24,6 +24,8 @@ type Checker struct {
 	Status    func(name string) (string, error)
 	Probe     func(devno string) error
 	Reinstate func(name, devno string) error
+
+	down map[string]bool // paths seen failed (logged once per outage)
 }
 
 // Run checks until ctx ends.
@@ -78,18 +80,27 @@ func (c *Checker) Once() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if c.down == nil {
+		c.down = map[string]bool{}
+	}
 	n := 0
 	for _, p := range paths {
 		if p.Active {
+			delete(c.down, p.Dev)
 			continue
 		}
 		if err := probe(p.Dev); err != nil {
-			c.log().Debug("path still down", "map", c.Map, "path", p.Dev, "err", err)
+			if !c.down[p.Dev] {
+				c.log().Warn("multipath path down", "map", c.Map, "path", p.Dev, "err", err)
+			}
+			c.down[p.Dev] = true
 			continue
 		}
 		if err := reinstate(c.Map, p.Dev); err != nil {
 			return n, err
 		}
+		c.log().Info("multipath path reinstated", "map", c.Map, "path", p.Dev)
+		delete(c.down, p.Dev)
 		n++
 	}
 	return n, nil

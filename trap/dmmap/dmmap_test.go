@@ -27,8 +27,8 @@ func TestMultipathTarget(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{[]string{"8:0", "8:16"}, true, "0 2048 multipath 1 queue_if_no_path 0 1 1 service-time 0 2 1 8:0 1 8:16 1", false},
-		{[]string{"8:0"}, false, "0 2048 multipath 0 0 1 1 service-time 0 1 1 8:0 1", false},
+		{[]string{"8:0", "8:16"}, true, "0 2048 multipath 1 queue_if_no_path 0 1 1 round-robin 0 2 1 8:0 1 8:16 1", false},
+		{[]string{"8:0"}, false, "0 2048 multipath 0 0 1 1 round-robin 0 1 1 8:0 1", false},
 		{nil, true, "", true},
 		{[]string{"/dev/sda"}, true, "", true},
 	}

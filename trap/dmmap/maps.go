@@ -10,10 +10,14 @@ import (
 )
 
 // MultipathTarget is the dm-multipath table over paths (MAJ:MIN strings),
-// all in one service-time priority group, as multipathd
-// would build for active/active iSCSI portals:
+// all in one round-robin priority group (active/active iSCSI portals):
 //
-//	0 SIZE multipath 1 queue_if_no_path 0 1 1 service-time 0 N 1 P1 1 P2 1 ...
+//	0 SIZE multipath 1 queue_if_no_path 0 1 1 round-robin 0 N 1 P1 1 P2 1 ...
+//
+// Round-robin rather than multipathd's service-time: every path carries
+// I/O, so a dead one is failed by the kernel at the next request instead of
+// sitting idle and unnoticed (in the initramfs and a multipathd-less OS
+// there is no checker probing healthy-looking paths).
 //
 // queue_if_no_path (no_path_retry queue) makes I/O wait, not fail, while
 // every path is down.
@@ -26,7 +30,7 @@ func MultipathTarget(sectors uint64, paths []string, queueIfNoPath bool) (Target
 		features = "1 queue_if_no_path"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s 0 1 1 service-time 0 %d 1", features, len(paths))
+	fmt.Fprintf(&b, "%s 0 1 1 round-robin 0 %d 1", features, len(paths))
 	for _, p := range paths {
 		if _, _, err := ParseDevno(p); err != nil {
 			return Target{}, fmt.Errorf("multipath: %w", err)

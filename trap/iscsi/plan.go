@@ -12,7 +12,10 @@
 //	lvm          lvm.conf without udev; vgchange -ay --sysinit (read-only list)
 //	readonly     blockdev --setro on every lower device
 //	lower        ro mounts at /run/dt/lower (+ /var ...)
-//	zram, overlay, sysroot, switch-root: see package ramroot
+//	zram, overlay, sysroot: see package ramroot
+//	iscsi sysroot  initiatorname.iscsi, iscsid.conf (no secrets), multipath.conf in /sysroot; enable iscsid, multipathd
+//	path keeper    trap pathd chrooted in /sysroot: reinstates paths after switch_root (package pathd)
+//	switch-root    see package ramroot; the sessions stay up for the booted OS
 //
 // Each step is also a `trap NAME` command. Steps use env.Run, env.Sys and
 // the Storage seam (sysfs, device-mapper, LUKS, secrets).
@@ -30,7 +33,8 @@ import (
 )
 
 // StepNames are the storage steps in order (the plan then appends
-// ramroot's zram, overlay, sysroot and switch-root).
+// ramroot's zram, overlay and sysroot, "iscsi sysroot", and ramroot's
+// switch-root).
 var StepNames = []string{"iscsi login", "multipath", "luks open", "partitions", "lvm", "readonly", "lower"}
 
 // Plan returns the iscsi plan for m.
@@ -46,7 +50,7 @@ func Plan(m *manifest.Manifest) (plan.Plan, error) {
 	rr := ramrootPart(m)
 	p = append(p, &ramroot.Zram{Devices: rr.Zram},
 		&overlay{&ramroot.Overlay{Image: manifest.Image{Name: c.Target, Format: manifest.FormatSquashfs}, Overlays: rr.Overlays, Scratch: rr.Zram[0].Mount}},
-		sysroot(rr), &ramroot.SwitchRoot{Init: rr.Init})
+		sysroot(rr), &SysrootConfig{Config: *c}, &Keeper{Config: *c}, &ramroot.SwitchRoot{Init: rr.Init})
 	return p, nil
 }
 
@@ -62,6 +66,13 @@ func Commands() map[string]func(m *manifest.Manifest) plan.Step {
 			return build(n, c)
 		}
 	}
+	out["iscsi sysroot"] = func(m *manifest.Manifest) plan.Step {
+		c, err := prepare(m)
+		if err != nil {
+			return &invalid{name: "iscsi sysroot", err: err}
+		}
+		return &SysrootConfig{Config: *c}
+	}
 	return out
 }
 
@@ -75,6 +86,10 @@ func SetRoot(p plan.Plan, root string) {
 		case *LVM:
 			s.Root = root
 		case *Lower:
+			s.Root = root
+		case *Keeper:
+			s.Root = root
+		case *SysrootConfig:
 			s.Root = root
 		case *overlay:
 			s.Overlay.Root = root

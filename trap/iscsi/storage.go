@@ -36,6 +36,9 @@ type Storage interface {
 	Secret(ctx context.Context, env *plan.Env, name string) ([]byte, error)
 	// StartChecker starts the multipath path checker for map name.
 	StartChecker(name string)
+	// StartKeeper starts the path keeper (trap pathd) for maps, chrooted
+	// into root, to outlive switch_root; already running: no-op.
+	StartKeeper(root string, maps []string) error
 }
 
 // Partition is one GPT partition, in 512-byte sectors.

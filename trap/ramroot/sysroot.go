@@ -116,23 +116,10 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 			return err
 		}
 	}
-	wants := "/etc/systemd/system/multi-user.target.wants/"
+	wants := WantsDir
 	for _, u := range s.Sysroot.Enable {
-		if !unitRE.MatchString(u) {
-			return fmt.Errorf("enable %q: not a unit name", u)
-		}
-		target := ""
-		for _, dir := range []string{"/etc/systemd/system/", "/usr/lib/systemd/system/", "/lib/systemd/system/"} {
-			if h.Exists(root + dir + u) {
-				target = dir + u
-				break
-			}
-		}
-		if target == "" {
-			return fmt.Errorf("enable %s: no unit file in the image (looked in /etc, /usr/lib and /lib systemd/system)", u)
-		}
-		if err := link(env, h, root, target, wants+u); err != nil {
-			return fmt.Errorf("enable %s: %w", u, err)
+		if err := EnableUnit(env, root, u); err != nil {
+			return err
 		}
 	}
 	for _, u := range s.Sysroot.Disable {
@@ -147,6 +134,43 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 		return fmt.Errorf("remove /.autorelabel: %w", err)
 	}
 	reportPhase(env, manifest.PhaseSysroot, map[string]string{"step": s.Name()})
+	return nil
+}
+
+// UnitDirs are the folders of an image where systemd unit files are
+// looked up, in order.
+var UnitDirs = []string{"/etc/systemd/system/", "/usr/lib/systemd/system/", "/lib/systemd/system/"}
+
+// WantsDir holds the symlinks of the units enabled for multi-user.target.
+const WantsDir = "/etc/systemd/system/multi-user.target.wants/"
+
+// FindUnit returns the path of unit's file in the image at root (the path
+// inside the image, without root), or "" when no UnitDirs folder has it.
+func FindUnit(env *plan.Env, root, unit string) string {
+	h := host(env)
+	for _, dir := range UnitDirs {
+		if h.Exists(root + dir + unit) {
+			return dir + unit
+		}
+	}
+	return ""
+}
+
+// EnableUnit enables unit in the image at root the way `systemctl --root
+// enable` would for a multi-user.target unit: a symlink in WantsDir to the
+// unit file FindUnit finds. A bad name or a missing unit file is an error;
+// an existing link is replaced (re-running is safe).
+func EnableUnit(env *plan.Env, root, unit string) error {
+	if !unitRE.MatchString(unit) {
+		return fmt.Errorf("enable %q: not a unit name", unit)
+	}
+	target := FindUnit(env, root, unit)
+	if target == "" {
+		return fmt.Errorf("enable %s: no unit file in the image (looked in /etc, /usr/lib and /lib systemd/system)", unit)
+	}
+	if err := link(env, host(env), root, target, WantsDir+unit); err != nil {
+		return fmt.Errorf("enable %s: %w", unit, err)
+	}
 	return nil
 }
 
