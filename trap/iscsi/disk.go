@@ -107,7 +107,7 @@ func (s *Multipath) Run(ctx context.Context, env *plan.Env) error {
 	if err != nil {
 		return err
 	}
-	id := strings.ReplaceAll(strings.TrimSpace(string(wwid)), " ", "_")
+	id := SCSIID(string(wwid))
 	if err := st.DMCreate(MultipathName, dmmap.MultipathUUID(id), true, []dmmap.Target{t}); err != nil {
 		return err
 	}
@@ -201,4 +201,22 @@ func topDevice(ctx context.Context, st Storage, c *manifest.ISCSI) (string, stri
 		name = strings.TrimPrefix(dev, "/dev/")
 	}
 	return dev, name, err
+}
+
+// SCSIID turns the kernel's sysfs wwid ("naa.6000…", "eui.…", "t10.…")
+// into the WWID multipath-tools use (udev's ID_SERIAL from scsi_id: the
+// designator type digit then the identifier: "36000…"), so the booted OS's
+// multipathd recognises the map by its DM UUID mpath-<WWID> and adopts it.
+// Anything else is kept, spaces turned into '_'.
+func SCSIID(wwid string) string {
+	w := strings.TrimSpace(wwid)
+	for prefix, typ := range map[string]string{"naa.": "3", "eui.": "2", "t10.": "1"} {
+		if rest, ok := strings.CutPrefix(w, prefix); ok && rest != "" {
+			if typ == "1" {
+				return typ + strings.Join(strings.Fields(rest), "_")
+			}
+			return typ + strings.ToLower(rest)
+		}
+	}
+	return strings.ReplaceAll(w, " ", "_")
 }
