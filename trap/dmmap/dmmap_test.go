@@ -171,3 +171,24 @@ func TestCheckerOnce(t *testing.T) {
 		t.Errorf("Once() = %d, %v, reinstated %v; want 1 (mpatha 8:16)", n, err, reinstated)
 	}
 }
+
+func TestEncodeMessage(t *testing.T) {
+	b, err := EncodeMessage("mpatha", 0, "reinstate_path 8:16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b)%8 != 0 || int(binary.LittleEndian.Uint32(b[12:])) != len(b) || binary.LittleEndian.Uint32(b[16:]) != ioctlSize {
+		t.Errorf("EncodeMessage: size %d, data_size %d, data_start %d", len(b), binary.LittleEndian.Uint32(b[12:]), binary.LittleEndian.Uint32(b[16:]))
+	}
+	if got := cstr(b[48:176]); got != "mpatha" {
+		t.Errorf("EncodeMessage name = %q, want mpatha", got)
+	}
+	if got := cstr(b[ioctlSize+8:]); got != "reinstate_path 8:16" {
+		t.Errorf("EncodeMessage message = %q, want %q", got, "reinstate_path 8:16")
+	}
+	for _, bad := range []string{"", "a\x00b"} {
+		if _, err := EncodeMessage("mpatha", 0, bad); err == nil {
+			t.Errorf("EncodeMessage(%q) = nil error, want one", bad)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package dmmap
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -92,10 +93,32 @@ func Devno(name string) (string, error) {
 
 // Message sends a target message (e.g. "reinstate_path 8:16") to sector 0.
 func Message(name, msg string) error {
-	if err := devmapper.Message(name, 0, msg); err != nil {
+	b, err := EncodeMessage(name, 0, msg)
+	if err != nil {
+		return err
+	}
+	if err := ioctl(unix.DM_TARGET_MSG, b); err != nil {
 		return fmt.Errorf("dm message %s %q: %w", name, msg, err)
 	}
 	return nil
+}
+
+// EncodeMessage builds the DM_TARGET_MSG buffer: struct dm_ioctl, then
+// struct dm_target_msg { __u64 sector; char message[]; } (NUL-terminated).
+// (devmapper.go's Message is not implemented.)
+func EncodeMessage(name string, sector uint64, msg string) ([]byte, error) {
+	if msg == "" || strings.ContainsRune(msg, 0) {
+		return nil, fmt.Errorf("dm message %q: want a non-empty message without NUL", msg)
+	}
+	n := ioctlSize + 8 + len(msg) + 1
+	n = (n + 7) &^ 7
+	b := make([]byte, n)
+	if err := header(b, name, 0, 0); err != nil {
+		return nil, err
+	}
+	binary.LittleEndian.PutUint64(b[ioctlSize:], sector)
+	copy(b[ioctlSize+8:], msg)
+	return b, nil
 }
 
 // PathState is one path in a multipath status line.
