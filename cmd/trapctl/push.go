@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,26 +11,6 @@ var stdinReader io.Reader = os.Stdin
 
 // maxSecret bounds a secret read from a file or standard input.
 const maxSecret = 64 << 10
-
-var luksPushName string
-
-var luksPush = &command{
-	name: "luks push", args: "RANGE [FILE] [--name NAME]",
-	summary: "push a LUKS passphrase into trapped nodes' agent memory over SSH",
-	help: `Reads the passphrase from FILE (or standard input when FILE is absent or
-"-") and runs "trap secret set NAME" on every node of RANGE with the
-passphrase on ssh's standard input (never on a command line, never printed).
-NAME defaults to "luks", the manifest's usual LUKS key reference. Takes the
-flags of trapctl ssh (host keys pinned).`,
-	minArgs: 1, maxArgs: 2,
-	flags: func(fs *flag.FlagSet) {
-		sshFlags(fs)
-		fs.StringVar(&luksPushName, "name", "luks", "secret reference name")
-	},
-	run: func(e *env, args []string) error {
-		return pushSecret(e, args[0], luksPushName, argOr(args, 1))
-	},
-}
 
 var secretPush = &command{
 	name: "secret push", args: "RANGE NAME [FILE]",

@@ -54,8 +54,9 @@ echo "secret $prev stored"
 		command string
 	}{
 		{[]string{"secret", "push", "cn001", "iscsi-chap", keyFile}, "", "trap secret set iscsi-chap"},
-		{[]string{"luks", "push", "cn001"}, secret + "\n", "trap secret set luks"},
-		{[]string{"luks", "push", "cn001", "-", "--name", "root-key"}, secret + "\n", "trap secret set root-key"},
+		{[]string{"luks", "push", "cn001", "--file", "-"}, secret + "\n", "trap secret set luks"},
+		{[]string{"luks", "push", "cn001", "--file", "-", "--name", "root-key"}, secret + "\n", "trap secret set root-key"},
+		{[]string{"luks", "push", "cn001", "disk1", "--file", keyFile}, "", "trap secret set luks-disk1"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -102,7 +103,10 @@ func TestPushSecretRefuses(t *testing.T) {
 	}{
 		{[]string{"secret", "push", "cn001", "a;rm -rf /"}, "x", "secret name"},
 		{[]string{"secret", "push", "cn001", "../x"}, "x", "secret name"},
-		{[]string{"luks", "push", "cn001"}, "", "empty"},
+		{[]string{"luks", "push", "cn001", "--file", "-"}, "", "empty"},
+		{[]string{"luks", "push", "cn001"}, "", "IMAGE (key from bootsrv) or --file"},
+		{[]string{"luks", "push", "cn001", "a/b"}, "", "image name"},
+		{[]string{"luks", "push", "cn001", "--file", "-", "--secret", "x"}, "x", "exclude"},
 		{[]string{"secret", "push", "cn001", "k", "/nonexistent/key"}, "", "no such file"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -1,17 +1,15 @@
 package rawdisk
 
 import (
+	"bytes"
 	"context"
-	"crypto/aes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 
 	"github.com/anatol/luks.go"
-	"golang.org/x/crypto/xts"
 )
 
 // LUKS parameters of the encrypted image.
@@ -21,6 +19,18 @@ const (
 	SectorSize    = 512
 )
 
+// ErrNoCryptsetup is returned when cryptsetup is not in $PATH.
+var ErrNoCryptsetup = errors.New("rawdisk: cryptsetup not found in $PATH (apt-get install cryptsetup-bin)")
+
+// CheckCryptsetup returns ErrNoCryptsetup when Encrypt cannot run
+// cryptsetup; callers use it to fail before any expensive work.
+func CheckCryptsetup() error {
+	if _, err := exec.LookPath("cryptsetup"); err != nil {
+		return ErrNoCryptsetup
+	}
+	return nil
+}
+
 // LUKSOptions tune luksFormat.
 type LUKSOptions struct {
 	// PBKDF is "pbkdf2" (default: cheap to open in an emulated guest) or
@@ -29,6 +39,13 @@ type LUKSOptions struct {
 	// Iterations forces the PBKDF2 iteration count (default 1000: test
 	// images only; production images should let cryptsetup benchmark).
 	Iterations int
+	// Progress, when set, is called as the payload is encrypted with the
+	// bytes done so far and the payload size (calls are serialised and
+	// done never decreases).
+	Progress func(done, total int64)
+	// Workers is how many goroutines encrypt the payload (default
+	// GOMAXPROCS).
+	Workers int
 }
 
 // LUKSInfo describes the encrypted image.
@@ -84,7 +101,7 @@ func Encrypt(ctx context.Context, plain, out string, volumeKey, passphrase []byt
 			out, vol.StorageEncryption, vol.StorageSectorSize, vol.StorageIvTweak, Cipher, SectorSize)
 	}
 	info := &LUKSInfo{UUID: dev.UUID(), PayloadOffset: int64(vol.StorageOffset), PayloadSize: st.Size()}
-	if err := encryptPayload(plain, out, volumeKey, info.PayloadOffset); err != nil {
+	if err := encryptPayload(ctx, plain, out, volumeKey, info.PayloadOffset, opts); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -105,13 +122,16 @@ func luksFormat(ctx context.Context, out string, volumeKey, passphrase []byte, o
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "cryptsetup", args...)
-	cmd.Stdin = strings.NewReader(string(passphrase))
+	cmd.Stdin = bytes.NewReader(passphrase) // no string copy: the caller zeroes passphrase
 	cmd.ExtraFiles = []*os.File{r}
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		w.Close()
+		if errors.Is(err, exec.ErrNotFound) {
+			return ErrNoCryptsetup
+		}
 		return fmt.Errorf("rawdisk: cryptsetup: %w", err)
 	}
 	r.Close()
@@ -124,49 +144,4 @@ func luksFormat(ctx context.Context, out string, volumeKey, passphrase []byte, o
 		return fmt.Errorf("rawdisk: volume key pipe: %w", werr)
 	}
 	return nil
-}
-
-// encryptPayload encrypts plain into out at offset with AES-XTS-plain64:
-// each 512-byte sector n (counted from the payload start) is encrypted
-// with tweak n, little-endian — dm-crypt's plain64 IV.
-func encryptPayload(plain, out string, key []byte, offset int64) error {
-	c, err := xts.NewCipher(aes.NewCipher, key)
-	if err != nil {
-		return err
-	}
-	in, err := os.Open(plain)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	o, err := os.OpenFile(out, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, MiB)
-	enc := make([]byte, MiB)
-	var pos int64
-	for {
-		n, rerr := io.ReadFull(in, buf)
-		if n%SectorSize != 0 {
-			o.Close()
-			return fmt.Errorf("rawdisk: %s: short read of %d bytes", plain, n)
-		}
-		for s := 0; s < n; s += SectorSize {
-			c.Encrypt(enc[s:s+SectorSize], buf[s:s+SectorSize], uint64((pos+int64(s))/SectorSize))
-		}
-		if _, err := o.WriteAt(enc[:n], offset+pos); err != nil {
-			o.Close()
-			return fmt.Errorf("rawdisk: write %s: %w", out, err)
-		}
-		pos += int64(n)
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			o.Close()
-			return fmt.Errorf("rawdisk: read %s: %w", plain, rerr)
-		}
-	}
-	return o.Close()
 }
