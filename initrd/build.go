@@ -61,6 +61,9 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if err := fs.addExtraFiles(cfg); err != nil {
 		return nil, fmt.Errorf("initrd: %w", err)
 	}
+	if err := fs.addFiles(cfg.Files, filepath.Join(stage, "files")); err != nil {
+		return nil, fmt.Errorf("initrd: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

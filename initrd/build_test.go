@@ -60,9 +60,13 @@ func TestBuildHostFiles(t *testing.T) {
 		ModulesRoot:   fixtureKernel(t),
 		Modules:       []string{"virtio_net", "loop"},
 		ExtraFiles:    map[string]string{"/etc/motd": motd},
-		Output:        filepath.Join(dir, "out", "x.img"),
-		TempDir:       dir,
-		NoCache:       true,
+		Files: []File{
+			{Path: "/" + BootsrvCertPath, Data: []byte("PINNED-PEM\n"), Mode: 0o600},
+			{Path: "usr/local/bin/hello", Data: []byte("#!/bin/sh\necho hi\n"), Mode: 0o700},
+		},
+		Output:  filepath.Join(dir, "out", "x.img"),
+		TempDir: dir,
+		NoCache: true,
 	})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
@@ -109,6 +113,12 @@ func TestBuildHostFiles(t *testing.T) {
 	}
 	if got["/etc/motd"].Mode != cpio.S_IFREG|0o644 || read("/etc/motd") != "hello\n" {
 		t.Errorf("/etc/motd mode %o content %q", got["/etc/motd"].Mode, read("/etc/motd"))
+	}
+	if r := got["/etc/trap/bootsrv.pem"]; r.Mode != cpio.S_IFREG|0o644 || read("/etc/trap/bootsrv.pem") != "PINNED-PEM\n" {
+		t.Errorf("/etc/trap/bootsrv.pem mode %o content %q, want 0644 PINNED-PEM", r.Mode, read("/etc/trap/bootsrv.pem"))
+	}
+	if r := got["/usr/local/bin/hello"]; r.Mode != cpio.S_IFREG|0o755 || !strings.HasPrefix(read("/usr/local/bin/hello"), "#!/bin/sh") {
+		t.Errorf("/usr/local/bin/hello mode %o, want 0755 with its content", r.Mode)
 	}
 	var s AgentSettings
 	if err := json.Unmarshal([]byte(read("/"+AgentConfigPath)), &s); err != nil || strings.Join(s.Modules, ",") != "virtio_net,loop" {
@@ -158,6 +168,11 @@ func TestBuildErrors(t *testing.T) {
 		{"dynamic agent", func(c *Config) { c.Agent = "/usr/bin/ssh" }, "dynamically linked"},
 		{"extra file missing", func(c *Config) { c.ExtraFiles = map[string]string{"/etc/x": "/nonexistent/x"} }, "extra file /etc/x"},
 		{"extra file over init", func(c *Config) { c.ExtraFiles = map[string]string{"/init": "/usr/bin/ssh"} }, "image path /init"},
+		{"file over init", func(c *Config) { c.Files = []File{{Path: "/init", Data: []byte("x")}} }, "image path /init"},
+		{"file twice", func(c *Config) {
+			c.Files = []File{{Path: "/etc/trap/bootsrv.pem"}, {Path: "etc/trap/bootsrv.pem"}}
+		}, "file /etc/trap/bootsrv.pem given twice"},
+		{"file outside", func(c *Config) { c.Files = []File{{Path: "/"}} }, "not a file path inside the image"},
 		{"bad applet", func(c *Config) {
 			c.HostBinaries = []string{"/bin/busybox"}
 			c.BusyboxApplets = []string{"../sh"}

@@ -64,6 +64,21 @@ const TorrentHelper = "github.com/disklesstrap/disklesstrap/cmd/trap-torrent"
 // AgentConfigPath is where Config.AgentConfig lands in the image.
 const AgentConfigPath = "etc/trap/config.json"
 
+// BootsrvCertPath is where the pinned bootsrv TLS certificate goes (as a
+// File): the agent trusts it, and nothing else, for secret pulls
+// (trap/iscsi.PinnedCertPath).
+const BootsrvCertPath = "etc/trap/bootsrv.pem"
+
+// File is a file written into the image from memory.
+type File struct {
+	// Path is the path in the image ("/etc/trap/bootsrv.pem").
+	Path string
+	Data []byte
+	// Mode: only the executable bits count; images hold regular files as
+	// 0755 or 0644 (see writeNormalized).
+	Mode os.FileMode
+}
+
 // Compression of the output image.
 type Compression string
 
@@ -108,6 +123,9 @@ type Config struct {
 	Helpers []string
 	// ExtraFiles maps archive paths to host paths (files or directories).
 	ExtraFiles map[string]string
+	// Files are written into the image from memory (e.g. the pinned
+	// bootsrv certificate at BootsrvCertPath).
+	Files []File
 	// AgentConfig is written to /etc/trap/config.json. nil means
 	// {"modules": Modules, "kernel_version": KernelVersion}.
 	AgentConfig []byte
@@ -204,6 +222,17 @@ func (c Config) withDefaults() (Config, error) {
 		if err := checkArchivePath(dst); err != nil {
 			return c, fmt.Errorf("initrd: extra file %q: %w", dst, err)
 		}
+	}
+	seen := map[string]bool{}
+	for _, f := range c.Files {
+		if err := checkArchivePath(f.Path); err != nil {
+			return c, fmt.Errorf("initrd: file %q: %w", f.Path, err)
+		}
+		r := rel(f.Path)
+		if seen[r] {
+			return c, fmt.Errorf("initrd: file /%s given twice", r)
+		}
+		seen[r] = true
 	}
 	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,34 @@ func (s *fileSet) addExtraFiles(cfg Config) error {
 		}
 		if err := s.add(dst, abs); err != nil {
 			return fmt.Errorf("extra file: %w", err)
+		}
+	}
+	return nil
+}
+
+// addFiles writes cfg.Files into dir (one staging file each, in order) and
+// adds them at their image paths.
+func (s *fileSet) addFiles(files []File, dir string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("stage files: %w", err)
+	}
+	for i, f := range files {
+		perm := os.FileMode(0o644)
+		if f.Mode&0o111 != 0 {
+			perm = 0o755
+		}
+		src := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(src, f.Data, perm); err != nil {
+			return fmt.Errorf("file /%s: %w", rel(f.Path), err)
+		}
+		if err := os.Chmod(src, perm); err != nil { // umask
+			return fmt.Errorf("file /%s: %w", rel(f.Path), err)
+		}
+		if err := s.add(f.Path, src); err != nil {
+			return fmt.Errorf("file: %w", err)
 		}
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 )
 
 // SecretRef names a secret the agent fetches separately from the
-// manifest: GET Server + SecretPath(node, Name). The manifest body never
+// manifest: GET SecretServer + SecretPath(node, Name), over TLS. The manifest body never
 // carries secret values (it is logged, cached and served to anyone who can
 // reach bootsrv's manifest URL); see docs/threat-model.md.
 type SecretRef struct {

@@ -88,6 +88,12 @@ type Manifest struct {
 	Continue Mode `json:"continue,omitempty"`
 	// Server is bootsrv's base URL, e.g. "http://198.18.0.1:8080".
 	Server string `json:"server"`
+	// SecretServer is bootsrv's TLS base URL for secret pulls
+	// ("https://198.18.0.1:8443"): set only when bootsrv serves TLS and
+	// lets this node pull secrets. The agent fetches SecretPath there,
+	// trusting only the certificate pinned in its initramfs, and never
+	// over plain HTTP; empty means secrets must be pushed over SSH.
+	SecretServer string `json:"secret_server,omitempty"`
 	// SSHKeys are authorized_keys lines allowed into the trap.
 	SSHKeys []string `json:"ssh_keys"`
 	// Network is the boot interface's configuration as the inventory knows it.

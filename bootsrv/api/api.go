@@ -28,6 +28,10 @@
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
 //	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
+//	PUT    /api/v1/secrets/{name}     store a secret (loopback only; secrets.go)
+//	GET    /api/v1/secrets/{name}     show a secret (loopback only)
+//	GET    /api/v1/secrets/{node}/{name}  a node pulls its secret (TLS only)
+//	GET    /api/v1/tls/cert           bootsrv's TLS certificate, PEM (loopback only; tls.go)
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -84,9 +88,15 @@ type Config struct {
 	// Secrets is the mode-iscsi secret store (see secrets.go); nil: the
 	// secret endpoints answer 503.
 	Secrets *secrets.Store
-	// SecretsPull lets nodes fetch their secrets over plain HTTP (see
-	// secrets.go); off: nodes get secrets pushed over SSH only.
+	// SecretsPull lets nodes fetch their secrets (see secrets.go), over
+	// TLS only; off: nodes get secrets pushed over SSH only.
 	SecretsPull bool
+	// TLSPort is the port of bootsrv's TLS listener serving this same
+	// handler; 0: no TLS, so no secret pulls. See tls.go.
+	TLSPort int
+	// TLSCert is that listener's certificate (PEM), served to loopback at
+	// GET /api/v1/tls/cert for trapctl initrd build to pin.
+	TLSCert []byte
 }
 
 // API is bootsrv's HTTP handler.
@@ -163,6 +173,7 @@ func (a *API) routes() {
 	h("PUT /api/v1/secrets/{name}", a.putSecret)
 	h("GET /api/v1/secrets/{name}", a.showSecret)
 	h("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
+	h("GET /api/v1/tls/cert", a.tlsCert)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
 	}

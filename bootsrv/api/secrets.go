@@ -21,7 +21,9 @@ import (
 //     host), since the admin API has no authentication of its own.
 //   - GET /api/v1/secrets/{name}?node=N: the secret N would get (trapctl
 //     secret show). Loopback only, like PUT.
-//   - GET /api/v1/secrets/{node}/{name}: a node pulls its secret. Off
+//   - GET /api/v1/secrets/{node}/{name}: a node pulls its secret, over
+//     TLS only (bootsrv's TLS listener, whose certificate the node pins;
+//     see tls.go): over plain HTTP it is 403 naming the https URL. Off
 //     unless Config.SecretsPull. Released only when the request's source
 //     address is the node's reserved inventory address, the node's
 //     manifest (effective mode iscsi, or Continue iscsi) references the
@@ -29,10 +31,7 @@ import (
 //     number from state: iPXE scripts served; kept in memory, so a bootsrv
 //     restart allows one more fetch per boot). Refusals are 403 (404 for a
 //     name the node does not reference or bootsrv does not hold); no error
-//     and no log line carries a value. Plain HTTP: the pull path needs TLS
-//     with a pinned certificate before it is safe outside an isolated boot
-//     network, which is why it is off by default and trapctl secret push
-//     (over SSH) is the default path.
+//     and no log line carries a value.
 
 // maxSecretBody bounds a PUT body.
 const maxSecretBody = secrets.MaxSize
@@ -136,6 +135,12 @@ func (a *API) showSecret(w http.ResponseWriter, r *http.Request) error {
 // pullSecret serves GET /api/v1/secrets/{node}/{name} (see above).
 func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 	node, name := r.PathValue("node"), r.PathValue("name")
+	if r.TLS == nil {
+		if a.cfg.TLSPort == 0 {
+			return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS, and bootsrv serves none (--tls-listen); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
+		}
+		return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS: use %s", name, node, a.secretURL(r, node, name))
+	}
 	if !a.cfg.SecretsPull {
 		return errorf(http.StatusForbidden, "secret %s of node %s: pulling secrets is off in bootsrv (--secrets-pull); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
 	}

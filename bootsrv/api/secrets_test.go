@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,14 +30,19 @@ func TestSecrets(t *testing.T) {
 			Cluster: e.cluster, InventoryPath: e.invPath, Store: e.store, DataDir: filepath.Join(e.dir, "data"),
 			BaseURL: func(*http.Request) string { return testBase }, Now: func() time.Time { return testNow },
 			Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Secrets: st, SecretsPull: pull,
+			Secrets: st, SecretsPull: pull, TLSPort: 8443,
 		})
 	}
 	a := newAPI(true)
-	do := func(a *API, method, path, from, body string) (int, string) {
+	noTLS := newAPI(true)
+	noTLS.cfg.TLSPort = 0
+	do := func(a *API, method, path, from, body string, plain bool) (int, string) {
 		t.Helper()
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.RemoteAddr = net.JoinHostPort(from, "40000")
+		if !plain {
+			r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true}
+		}
 		w := httptest.NewRecorder()
 		a.ServeHTTP(w, r)
 		return w.Code, w.Body.String()
@@ -50,31 +56,34 @@ func TestSecrets(t *testing.T) {
 
 	steps := []struct {
 		name, method, path, from, body string
+		plain                          bool // plain HTTP, not TLS
 		api                            *API
 		code                           int
 		want                           string // in the answer
 	}{
-		{"set from a node", "PUT", "/api/v1/secrets/luks?range=cn001", "198.18.0.11", luks, a, 403, "loopback"},
-		{"set luks", "PUT", "/api/v1/secrets/luks?range=cn[001-002]", "127.0.0.1", luks, a, 200, `"count": 2`},
-		{"set chap all", "PUT", "/api/v1/secrets/iscsi-chap", "::1", chap, a, 200, `"count": 1`},
-		{"set bad name", "PUT", "/api/v1/secrets/a..b%2Fc", "127.0.0.1", luks, a, 400, "secret name"},
-		{"show from a node", "GET", "/api/v1/secrets/luks?node=cn001", "198.18.0.11", "", a, 403, "loopback"},
-		{"show", "GET", "/api/v1/secrets/luks?node=cn001", "127.0.0.1", "", a, 200, luks},
-		{"pull off", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", newAPI(false), 403, "pulling secrets is off"},
-		{"wrong source", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.12", "", a, 403, "not from the node's reserved address"},
-		{"loopback is not the node", "GET", "/api/v1/secrets/cn001/luks", "127.0.0.1", "", a, 403, "not from the node's reserved address"},
-		{"mode not iscsi", "GET", "/api/v1/secrets/cn002/luks", "198.18.0.12", "", a, 403, "mode is ramroot"},
-		{"unreferenced", "GET", "/api/v1/secrets/cn001/other", "198.18.0.11", "", a, 404, "not referenced"},
-		{"unknown node", "GET", "/api/v1/secrets/cn999/luks", "198.18.0.11", "", a, 404, "not in the inventory"},
-		{"pull luks", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", a, 200, luks},
-		{"pull chap (all nodes)", "GET", "/api/v1/secrets/cn001/iscsi-chap", "198.18.0.11", "", a, 200, chap},
-		{"second pull", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", a, 403, "already released in this boot"},
-		{"next boot", "GET", "/ipxe?mac=52:54:00:00:00:01&platform=pcbios", "198.18.0.11", "", a, 200, ""},
-		{"pull in the next boot", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", a, 200, luks},
-		{"second pull again", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", a, 403, "already released"},
+		{"set from a node", "PUT", "/api/v1/secrets/luks?range=cn001", "198.18.0.11", luks, false, a, 403, "loopback"},
+		{"set luks", "PUT", "/api/v1/secrets/luks?range=cn[001-002]", "127.0.0.1", luks, false, a, 200, `"count": 2`},
+		{"set chap all", "PUT", "/api/v1/secrets/iscsi-chap", "::1", chap, false, a, 200, `"count": 1`},
+		{"set bad name", "PUT", "/api/v1/secrets/a..b%2Fc", "127.0.0.1", luks, false, a, 400, "secret name"},
+		{"show from a node", "GET", "/api/v1/secrets/luks?node=cn001", "198.18.0.11", "", false, a, 403, "loopback"},
+		{"show", "GET", "/api/v1/secrets/luks?node=cn001", "127.0.0.1", "", false, a, 200, luks},
+		{"plain http", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", true, a, 403, "secret pull needs TLS: use https://example.com:8443/api/v1/secrets/cn001/luks"},
+		{"plain http, no TLS listener", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", true, noTLS, 403, "bootsrv serves none (--tls-listen)"},
+		{"pull off", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, newAPI(false), 403, "pulling secrets is off"},
+		{"wrong source", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.12", "", false, a, 403, "not from the node's reserved address"},
+		{"loopback is not the node", "GET", "/api/v1/secrets/cn001/luks", "127.0.0.1", "", false, a, 403, "not from the node's reserved address"},
+		{"mode not iscsi", "GET", "/api/v1/secrets/cn002/luks", "198.18.0.12", "", false, a, 403, "mode is ramroot"},
+		{"unreferenced", "GET", "/api/v1/secrets/cn001/other", "198.18.0.11", "", false, a, 404, "not referenced"},
+		{"unknown node", "GET", "/api/v1/secrets/cn999/luks", "198.18.0.11", "", false, a, 404, "not in the inventory"},
+		{"pull luks", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, a, 200, luks},
+		{"pull chap (all nodes)", "GET", "/api/v1/secrets/cn001/iscsi-chap", "198.18.0.11", "", false, a, 200, chap},
+		{"second pull", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, a, 403, "already released in this boot"},
+		{"next boot", "GET", "/ipxe?mac=52:54:00:00:00:01&platform=pcbios", "198.18.0.11", "", false, a, 200, ""},
+		{"pull in the next boot", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, a, 200, luks},
+		{"second pull again", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, a, 403, "already released"},
 	}
 	for _, s := range steps {
-		code, body := do(s.api, s.method, s.path, s.from, s.body)
+		code, body := do(s.api, s.method, s.path, s.from, s.body, s.plain)
 		if code != s.code || !strings.Contains(body, s.want) {
 			t.Errorf("%s: %s %s from %s = %d %q, want %d containing %q", s.name, s.method, s.path, s.from, code, body, s.code, s.want)
 		}

@@ -43,8 +43,16 @@ type Config struct {
 	TorrentListen string
 	SeedRate      int64
 	// SecretsPull lets nodes fetch mode-iscsi secrets from bootsrv's store
-	// (StateDir/secrets) over plain HTTP; off by default (push over SSH).
+	// (StateDir/secrets), over the TLS listener only (see tls.go); off:
+	// secrets are pushed over SSH only. cmd/bootsrv turns it on by default.
 	SecretsPull bool
+	// TLSAddr is the TLS listener (":8443"), serving the same handler as
+	// HTTPAddr plus the secret pull route; "" or "off": no TLS (and no
+	// secret pulls). TLSCertFile and TLSKeyFile name the certificate and
+	// key; both empty: bootsrv's own self-signed pair in StateDir/tls.
+	TLSAddr     string
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // Server is a running bootsrv.
@@ -173,23 +181,53 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var tlsSet *tlsSetup
+	if s.cfg.tlsOn() {
+		if tlsSet, err = s.setupTLS(); err != nil {
+			return err
+		}
+	} else if s.cfg.SecretsPull {
+		s.log.Warn("secret pulls need the TLS listener (--tls-listen); nodes get secrets pushed over SSH only")
+	}
+	apiCfg := api.Config{
+		Cluster:       &s.cluster,
+		InventoryPath: s.cfg.ConfigPath,
+		Store:         s.store,
+		DataDir:       s.cfg.DataDir,
+		Logger:        s.log,
+		Swarm:         sw,
+		Secrets:       sec,
+		SecretsPull:   s.cfg.SecretsPull,
+	}
+	if tlsSet != nil {
+		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
+	}
+	handler := s.handler(api.New(apiCfg))
 	httpSrv := &http.Server{
-		Addr: s.cfg.HTTPAddr,
-		Handler: s.handler(api.New(api.Config{
-			Cluster:       &s.cluster,
-			InventoryPath: s.cfg.ConfigPath,
-			Store:         s.store,
-			DataDir:       s.cfg.DataDir,
-			Logger:        s.log,
-			Swarm:         sw,
-			Secrets:       sec,
-			SecretsPull:   s.cfg.SecretsPull,
-		})),
+		Addr:              s.cfg.HTTPAddr,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", s.cfg.HTTPAddr, err)
+	}
+	var tlsSrv *http.Server
+	var tlsLn net.Listener
+	if tlsSet != nil {
+		tlsSrv = &http.Server{
+			Addr:      s.cfg.TLSAddr,
+			Handler:   handler,
+			TLSConfig: tlsSet.config,
+			// Handshake failures (scanners, a node with a stale pin) are
+			// debug lines, not stderr noise.
+			ErrorLog:          slog.NewLogLogger(s.log.With("svc", "tls").Handler(), slog.LevelDebug),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		if tlsLn, err = net.Listen("tcp", s.cfg.TLSAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("tls listen %s: %w", s.cfg.TLSAddr, err)
+		}
 	}
 
 	var dhcp *dhcpd.Server
@@ -208,13 +246,16 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 		if err != nil {
 			ln.Close()
+			if tlsLn != nil {
+				tlsLn.Close()
+			}
 			return fmt.Errorf("dhcp: %w", err)
 		}
 		s.registerDHCP(dhcp)
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -226,6 +267,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	run("http", func() error { return httpSrv.Serve(ln) })
+	if tlsSrv != nil {
+		run("tls", func() error { return tlsSrv.ServeTLS(tlsLn, "", "") })
+	}
 	if dhcp != nil {
 		run("dhcp", func() error { return dhcp.Serve(ctx) })
 	}
@@ -233,13 +277,17 @@ func (s *Server) Run(ctx context.Context) error {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
 		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
 	}
-	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
-		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path())
+	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
+		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
+		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
 
 	<-ctx.Done()
 	shutCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	httpSrv.Shutdown(shutCtx)
+	if tlsSrv != nil {
+		tlsSrv.Shutdown(shutCtx)
+	}
 	wg.Wait()
 	select {
 	case err := <-errc:

@@ -3,6 +3,11 @@
 //
 //	bootsrv --config cluster.yaml --interface br0 --state /var/lib/disklesstrap --data /srv/disklesstrap
 //
+// It also serves the same API over TLS (--tls-listen, default :8443) with a
+// self-signed certificate kept in STATE/tls, whose SHA-256 fingerprint it
+// logs at start; trap images pin that certificate (trapctl initrd build)
+// and pull their mode-iscsi secrets over it (--secrets-pull, default on).
+//
 // SIGHUP reloads the inventory; SIGINT/SIGTERM stop it.
 package main
 
@@ -41,7 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TFTPAddr, "tftp", ":69", `TFTP listen address ("off" to disable)`)
 	fs.StringVar(&cfg.TorrentListen, "torrent-listen", ":6881", `image seeder's BitTorrent peer-wire address ("off": no tracker, seeder or .torrent files)`)
 	fs.Int64Var(&cfg.SeedRate, "seed-rate", 0, "cap the seeder and web seed upload together, in bytes/s (0: no cap)")
-	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", false, "let mode-iscsi nodes fetch their secrets from bootsrv over plain HTTP (off: push them with trapctl secret push)")
+	fs.StringVar(&cfg.TLSAddr, "tls-listen", ":8443", `TLS listen address: the HTTP API again, plus secret pulls, with a certificate nodes pin ("" or "off": no TLS, no secret pulls)`)
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate (PEM) instead of bootsrv's self-signed one in STATE/tls (with --tls-key)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
+	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

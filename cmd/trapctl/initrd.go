@@ -50,13 +50,21 @@ type initrdFlags struct {
 	extra       map[string]string
 	noDefaults  bool
 	torrent     bool
+	bootsrvCert string
 }
 
 var initrdOpts initrdFlags
 
 var initrdBuild = &command{
 	name: "initrd build", args: "-out FILE [flags]", summary: "build the trap initramfs (u-root, agent as /init)",
-	help:    "Lists (-uroot, -bin, -module) add to the defaults unless -no-defaults is given.",
+	help: `Lists (-uroot, -bin, -module) add to the defaults unless -no-defaults is given.
+
+The image pins bootsrv's TLS certificate at /` + initrd.BootsrvCertPath + ` (nodes pull
+mode-iscsi secrets over TLS trusting it alone): from -bootsrv-cert FILE, else
+fetched from bootsrv (GET /api/v1/tls/cert, answered on its own host only).
+If bootsrv cannot give it, the image is built without and its nodes can only
+get secrets pushed (trapctl luks push). Compare the printed fingerprint with
+bootsrv's "tls certificate" log line.`,
 	maxArgs: 0,
 	flags: func(fs *flag.FlagSet) {
 		o := &initrdOpts
@@ -76,6 +84,7 @@ var initrdBuild = &command{
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
 		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
+		fs.StringVar(&o.bootsrvCert, "bootsrv-cert", "", `bootsrv's TLS certificate (PEM) to pin (default: fetch it from bootsrv; "none": pin nothing)`)
 	},
 	run: func(e *env, args []string) error {
 		o := &initrdOpts
@@ -110,6 +119,13 @@ var initrdBuild = &command{
 		}
 		if o.torrent {
 			cfg.Helpers = append(cfg.Helpers, initrd.TorrentHelper)
+		}
+		pin, err := pinnedCert(e, o.bootsrvCert)
+		if err != nil {
+			return err
+		}
+		if pin != nil {
+			cfg.Files = append(cfg.Files, *pin)
 		}
 		res, err := initrd.Build(e.ctx, cfg)
 		if err != nil {

@@ -21,8 +21,10 @@ var secretSet = &command{
 	help: `Reads the secret from FILE (or standard input when FILE is absent or "-")
 and stores it in bootsrv as secret NAME of every node of RANGE (without
 --node: of every node without its own). bootsrv accepts this from its own
-host only (loopback). Nodes get it from bootsrv only when bootsrv runs with
---secrets-pull; otherwise push it with trapctl secret push.`,
+host only (loopback). A node in mode iscsi pulls the secrets its manifest
+references over TLS (bootsrv's --tls-listen, certificate pinned in the
+initramfs), from its reserved address, once per boot; with --tls-listen off
+or --secrets-pull=false push them instead: trapctl secret push.`,
 	minArgs: 1, maxArgs: 2,
 	flags: func(fs *flag.FlagSet) {
 		fs.StringVar(&secretNode, "node", "", "node range the secret is for (default: every node)")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/client"
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -29,6 +30,14 @@ const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINWH6AJ49rJcWVbW2UEqp3hgnz
 
 // server starts the real bootsrv API over a temp copy of testdata/cluster.yaml.
 func server(t *testing.T) (url, dir, invPath string) {
+	t.Helper()
+	url, dir, invPath, _ = serverWith(t, nil)
+	return url, dir, invPath
+}
+
+// serverWith is server with the handler wrapped by wrap (nil: none) and a
+// secret store in dir/state/secrets.
+func serverWith(t *testing.T, wrap func(http.Handler) http.Handler) (url, dir, invPath string, sec *secrets.Store) {
 	t.Helper()
 	dir = t.TempDir()
 	data, err := os.ReadFile("testdata/cluster.yaml")
@@ -50,12 +59,20 @@ func server(t *testing.T) (url, dir, invPath string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer(api.New(api.Config{
-		Cluster: ptr, InventoryPath: invPath, Store: st, DataDir: filepath.Join(dir, "data"),
+	sec, err = secrets.Open(filepath.Join(dir, "state", "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler = api.New(api.Config{
+		Cluster: ptr, InventoryPath: invPath, Store: st, DataDir: filepath.Join(dir, "data"), Secrets: sec,
 		BaseURL: func(*http.Request) string { return "http://198.18.0.1:8080" },
-	}))
+	})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv.URL, dir, invPath
+	return srv.URL, dir, invPath, sec
 }
 
 var (

@@ -59,7 +59,7 @@ func (b *bench) startBootsrv(ctx context.Context, dir string, nodes int, dhcp, c
 	}
 	args := append([]string{bin}, extra...)
 	args = append(args, "--config", inv, "--state", filepath.Join(dir, "state"), "--data", filepath.Join(dir, "data"),
-		"--http", strings.TrimPrefix(b.base, "http://"), "--dhcp", dhcp, "--tftp", "off", "--log-level", "warn")
+		"--http", strings.TrimPrefix(b.base, "http://"), "--dhcp", dhcp, "--tftp", "off", "--tls-listen", "off", "--log-level", "warn")
 	logPath := filepath.Join(dir, "bootsrv.log")
 	p, err := start("bootsrv", logPath, cpu, args...)
 	if err != nil {

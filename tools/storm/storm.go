@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Bin: cfg.Bootsrv,
 		Args: []string{"--config", inv, "--state", filepath.Join(cfg.Dir, "state"), "--data", filepath.Join(cfg.Dir, "data"),
 			"--http", fmt.Sprintf("%s:%d", ServerAddr, cfg.HTTPPort), "--dhcp", fmt.Sprintf("%s:%d", ServerAddr, cfg.DHCPPort),
-			"--tftp", "off", "--log-level", "warn"},
+			"--tftp", "off", "--tls-listen", "off", "--log-level", "warn"},
 		Log:   filepath.Join(cfg.Dir, "bootsrv.log"),
 		Ready: base + "/boot.ipxe",
 	}

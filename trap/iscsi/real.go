@@ -1,11 +1,11 @@
 package iscsi
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,32 +102,32 @@ func (Real) Partitions(dev string) ([]Partition, error) {
 	return out, nil
 }
 
-// Secret implements Storage: GET Server + manifest.SecretPath(node, name).
-// The reply body is the secret; it is never logged.
+// Secret implements Storage: a pull from bootsrv's TLS secret endpoint
+// (manifest.SecretServer) trusting only the certificate pinned at
+// PinnedCertPath (see Puller). Never plain HTTP. The value is never
+// logged.
 func (Real) Secret(ctx context.Context, env *plan.Env, name string) ([]byte, error) {
-	if env.Manifest == nil || env.Manifest.Server == "" {
-		return nil, fmt.Errorf("secret %s: no server", name)
+	return pullFromManifest(ctx, env.Manifest, PinnedCertPath, name, nil)
+}
+
+// pullFromManifest pulls name as m's node from m.SecretServer with the
+// certificate in file pinned, dialing with d (nil: the default).
+func pullFromManifest(ctx context.Context, m *manifest.Manifest, file, name string, d *net.Dialer) ([]byte, error) {
+	if m == nil {
+		return nil, fmt.Errorf("secret %s: no manifest", name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	u := strings.TrimSuffix(env.Manifest.Server, "/") + manifest.SecretPath(env.Manifest.Node, name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if m.SecretServer == "" {
+		return nil, fmt.Errorf("secret %s: bootsrv offers no secret pull to node %s (no secret_server in the manifest: bootsrv runs without --tls-listen or --secrets-pull, or the node is not in mode iscsi); push it over SSH: trapctl secret push %s %s FILE (LUKS: trapctl luks push %s IMAGE)", name, m.Node, m.Node, name, m.Node)
+	}
+	pin, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("secret %s: no pinned bootsrv certificate in the initramfs (%s); push it over SSH: trapctl secret push %s %s FILE (LUKS: trapctl luks push %s IMAGE), or rebuild the image with trapctl initrd build -bootsrv-cert", name, file, m.Node, name, m.Node)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("secret %s: pinned bootsrv certificate: %w", name, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("secret %s: %s", name, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
-	}
-	return bytes.TrimRight(b, "\n"), nil
+	p := &Puller{Server: m.SecretServer, Pinned: pin, Dialer: d}
+	return p.Pull(ctx, m.Node, name)
 }
 
 // StartChecker implements Storage: the checker runs until the agent
