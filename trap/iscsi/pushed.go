@@ -65,12 +65,20 @@ func PushedSecretNames() []string {
 	return out
 }
 
-// secret fetches a secret: the pushed copy, else st.Secret (bootsrv).
+// secret fetches a secret: the pushed copy, else st.Secret (bootsrv). A
+// pulled secret is kept in memory like a pushed one: bootsrv releases each
+// secret once per boot, and a step may run again (a failed login retried
+// by hand, `trap continue` re-running the plan).
 func secret(ctx context.Context, st Storage, env *plan.Env, name string) ([]byte, error) {
 	if v, ok := pushedSecret(name); ok {
 		return v, nil
 	}
-	return st.Secret(ctx, env, name)
+	v, err := st.Secret(ctx, env, name)
+	if err != nil {
+		return nil, err
+	}
+	PushSecret(name, v)
+	return v, nil
 }
 
 // PushConfig sets the iscsi section used when the manifest has none.

@@ -13,13 +13,17 @@ import (
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 )
 
-// resetPushed clears what tests pushed (the store is the agent's global).
+// resetPushed clears what tests pushed or pulled (the store is the
+// agent's global), now and when the test ends.
 func resetPushed(t *testing.T) {
-	t.Cleanup(func() {
-		pushed.mu.Lock()
-		defer pushed.mu.Unlock()
-		pushed.secrets, pushed.config = nil, nil
-	})
+	clearPushed()
+	t.Cleanup(clearPushed)
+}
+
+func clearPushed() {
+	pushed.mu.Lock()
+	defer pushed.mu.Unlock()
+	pushed.secrets, pushed.config = nil, nil
 }
 
 func runPush(t *testing.T, args []string, stdin string) error {
@@ -214,4 +218,21 @@ func FuzzConfigSet(f *testing.F) {
 		pushed.config = nil
 		pushed.mu.Unlock()
 	})
+}
+
+// TestPulledSecretKept: bootsrv releases a secret once per boot, so the
+// agent keeps what it pulled and a re-run step does not ask again.
+func TestPulledSecretKept(t *testing.T) {
+	resetPushed(t)
+	f := newFake("")
+	env := &plan.Env{Manifest: ocean(), Run: f, Sys: f}
+	for i := 0; i < 2; i++ {
+		v, err := secret(context.Background(), f, env, "cn001-chap")
+		if err != nil || string(v) != "chap-secret-123" {
+			t.Fatalf("secret(cn001-chap) #%d = %q, %v", i+1, v, err)
+		}
+	}
+	if got := strings.Count(f.text(), "secret cn001-chap"); got != 1 {
+		t.Errorf("bootsrv asked %d times for cn001-chap, want 1:\n%s", got, f.text())
+	}
 }
