@@ -55,7 +55,7 @@ func TestEditRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AddNode(cn[005-006]): %v", err)
 	}
-	if got, want := nodeNames(c), "cn001 cn002 cn003 cn004 cn005 cn006 login1"; got != want {
+	if got, want := nodeNames(c), "cn001 cn002 cn003 cn004 cn005 cn006 login1 ocean1 ocean2"; got != want {
 		t.Errorf("after AddNode nodes = %q, want %q", got, want)
 	}
 	if n, _ := c.Node("cn006"); n.Interfaces[0].IP.String() != "198.18.0.16" {
@@ -104,7 +104,7 @@ func TestEditRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DeleteNodes(cn[003-005]): %v", err)
 	}
-	if got, want := nodeNames(c), "cn001 cn002 cn006 login1"; got != want {
+	if got, want := nodeNames(c), "cn001 cn002 cn006 login1 ocean1 ocean2"; got != want {
 		t.Errorf("after DeleteNodes nodes = %q, want %q", got, want)
 	}
 	reload(t, path, c)
@@ -112,7 +112,7 @@ func TestEditRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DeleteNodes(all cn): %v", err)
 	}
-	if got := nodeNames(c); got != "login1" {
+	if got := nodeNames(c); got != "login1 ocean1 ocean2" {
 		t.Errorf("after deleting every cn node, nodes = %q", got)
 	}
 	text = reload(t, path, c)
