@@ -9,6 +9,7 @@
 package labcluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,9 @@ type Node struct {
 	// interface net1 on network lab2) on the lab's second bridge, for
 	// multipath; the lab needs two bridges (Options.Bridges).
 	MAC2, IP2 string
+	// Attrs are extra inventory attributes of the node, in key order, the
+	// values as YAML (quote strings that need it: `"iqn…"`, `[a, b]`).
+	Attrs map[string]string
 }
 
 // Options configures a lab cluster.
@@ -179,6 +184,14 @@ nodes:
 		if n.Mode != "" {
 			fmt.Fprintf(&b, "    mode: %s\n", n.Mode)
 		}
+		keys := make([]string, 0, len(n.Attrs))
+		for k := range n.Attrs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "    %s: %s\n", k, n.Attrs[k])
+		}
 		fmt.Fprintf(&b, "    interfaces:\n      - name: net0\n        network: lab\n        mac: %q\n        ip: %s\n", n.MAC, n.IP)
 		b.WriteString(secondInterface(n))
 	}
@@ -303,6 +316,17 @@ var errNoRepo = errors.New("labcluster: no go.mod above the working directory")
 // Trapctl runs the real trapctl CLI inside the namespace against this
 // cluster's bootsrv and returns its combined output.
 func (c *Cluster) Trapctl(ctx context.Context, args ...string) (string, error) {
+	return c.trapctlAt(ctx, c.URL, nil, args...)
+}
+
+// TrapctlAdmin runs trapctl as on the bootsrv host: over loopback inside
+// the namespace (the secret store's admin calls accept loopback only),
+// with stdin as its standard input (nil: none).
+func (c *Cluster) TrapctlAdmin(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	return c.trapctlAt(ctx, "http://127.0.0.1:8080", stdin, args...)
+}
+
+func (c *Cluster) trapctlAt(ctx context.Context, url string, stdin []byte, args ...string) (string, error) {
 	if c.trapctl == "" {
 		bin, err := GoBuild(ctx, "./cmd/trapctl", filepath.Join(c.Dir, "bin"))
 		if err != nil {
@@ -310,8 +334,12 @@ func (c *Cluster) Trapctl(ctx context.Context, args ...string) (string, error) {
 		}
 		c.trapctl = bin
 	}
-	full := append([]string{"netns", "exec", c.Lab.Namespace(), c.trapctl, "--server", c.URL}, args...)
-	out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
+	full := append([]string{"netns", "exec", c.Lab.Namespace(), c.trapctl, "--server", url}, args...)
+	cmd := exec.CommandContext(ctx, "ip", full...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("trapctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

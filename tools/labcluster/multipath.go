@@ -84,6 +84,7 @@ type InitrdExtra struct {
 	Modules      []string // after initrd.DefaultModules
 	HostBinaries []string // after initrd.DefaultHostBinaries
 	Helpers      []string // initrd.Config.Helpers
+	Files        []initrd.File
 }
 
 // BuildInitrdExtra builds a trap initramfs like BuildInitrd with extra
@@ -106,6 +107,7 @@ func BuildInitrdExtra(ctx context.Context, out string, x InitrdExtra) (string, e
 		Modules:       append(append([]string{}, initrd.DefaultModules...), x.Modules...),
 		HostBinaries:  append(append([]string{}, initrd.DefaultHostBinaries...), x.HostBinaries...),
 		Helpers:       x.Helpers,
+		Files:         x.Files,
 		Output:        out,
 	})
 	if err != nil {
