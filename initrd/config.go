@@ -40,6 +40,20 @@ var DefaultModules = []string{
 	"crc32c_generic", "zram", "zstd", "loop", "squashfs", "overlay", "xfs", "ext4",
 }
 
+// ISCSIModules are the kernel modules of mode iscsi (trapctl initrd build
+// --iscsi), on top of DefaultModules: the iSCSI initiator and SCSI disk
+// driver, device-mapper with multipath and its path selectors, and
+// dm-crypt with the AES-XTS mode.
+var ISCSIModules = []string{
+	"iscsi_tcp", "sd_mod", "dm_mod", "dm_multipath", "dm_service_time", "dm_round_robin",
+	"dm_crypt", "xts", "ecb",
+}
+
+// ISCSIHostBinaries are the host programs the iscsi steps run, on top of
+// DefaultHostBinaries: open-iscsi's iscsid and iscsiadm, lvm and blockdev.
+// (dm-multipath, LUKS and the partition maps are the agent's own Go.)
+var ISCSIHostBinaries = []string{"/usr/sbin/iscsid", "/usr/sbin/iscsiadm", "/usr/sbin/lvm", "/usr/sbin/blockdev"}
+
 // DefaultBusyboxApplets get a /bin symlink to busybox when busybox is among
 // the host binaries and (when it can be asked) implements them.
 var DefaultBusyboxApplets = []string{

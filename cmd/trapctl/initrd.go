@@ -50,6 +50,7 @@ type initrdFlags struct {
 	extra       map[string]string
 	noDefaults  bool
 	torrent     bool
+	iscsi       bool
 	bootsrvCert string
 }
 
@@ -83,6 +84,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
+		fs.BoolVar(&o.iscsi, "iscsi", false, "include mode iscsi's tools and modules: iscsid, iscsiadm, lvm, blockdev, iscsi_tcp, dm-multipath, dm-crypt")
 		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
 		fs.StringVar(&o.bootsrvCert, "bootsrv-cert", "", `bootsrv's TLS certificate (PEM) to pin (default: fetch it from bootsrv; "none": pin nothing)`)
 	},
@@ -116,6 +118,10 @@ bootsrv's "tls certificate" log line.`,
 		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra
+		}
+		if o.iscsi {
+			cfg.HostBinaries = append(cfg.HostBinaries, initrd.ISCSIHostBinaries...)
+			cfg.Modules = append(cfg.Modules, initrd.ISCSIModules...)
 		}
 		if o.torrent {
 			cfg.Helpers = append(cfg.Helpers, initrd.TorrentHelper)

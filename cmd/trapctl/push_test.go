@@ -25,23 +25,9 @@ func TestPushSecret(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rec := filepath.Join(dir, "rec")
-	if err := os.Mkdir(rec, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	fake := filepath.Join(dir, "ssh")
-	script := `#!/bin/sh
-for a; do addr=$prev; prev=$a; done
-printf '%s\n' "$@" > ` + rec + `/$addr.argv
-cat > ` + rec + `/$addr.stdin
-echo "secret $prev stored"
-`
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, oldIn := sshProgram, stdinReader
-	t.Cleanup(func() { sshProgram, stdinReader = old, oldIn })
-	sshProgram = fake
+	rec := fakeSSH(t, dir)
+	oldIn := stdinReader
+	t.Cleanup(func() { stdinReader = oldIn })
 
 	const secret = "correct horse battery staple"
 	keyFile := filepath.Join(dir, "key")

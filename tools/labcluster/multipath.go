@@ -66,18 +66,12 @@ func (c *Cluster) NodeIP2(name string) string {
 	return ""
 }
 
-// ISCSIModules are the kernel modules an iSCSI-rooted node needs on top of
-// initrd.DefaultModules: the iSCSI initiator and SCSI disk driver,
-// device-mapper with multipath and its path selectors, and dm-crypt with
-// the AES-XTS mode (aes itself is built into the guest kernel).
-var ISCSIModules = []string{
-	"iscsi_tcp", "sd_mod", "dm_mod", "dm_multipath", "dm_service_time", "dm_round_robin",
-	"dm_crypt", "xts", "ecb",
-}
-
-// ISCSIHostBinaries are the host programs the iscsi steps run, on top of
-// initrd.DefaultHostBinaries.
-var ISCSIHostBinaries = []string{"/usr/sbin/iscsid", "/usr/sbin/iscsiadm", "/usr/sbin/lvm", "/usr/sbin/blockdev"}
+// ISCSIModules and ISCSIHostBinaries are the initramfs additions of mode
+// iscsi (initrd's, as trapctl initrd build --iscsi adds them).
+var (
+	ISCSIModules      = initrd.ISCSIModules
+	ISCSIHostBinaries = initrd.ISCSIHostBinaries
+)
 
 // InitrdExtra is what BuildInitrdExtra adds to the lab's trap initramfs.
 type InitrdExtra struct {

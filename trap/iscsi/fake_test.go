@@ -61,6 +61,9 @@ func (f *fake) Run(ctx context.Context, name string, args ...string) ([]byte, er
 			return []byte("iscsiadm: cannot make connection"), err
 		}
 	}
+	if strings.HasPrefix(line, "iscsiadm -m discovery") {
+		return []byte(args[5] + ",1 iqn.2026-11.lab.dt:other\n" + args[5] + ",1 iqn.2026-11.lab.dt:testos\n"), nil
+	}
 	return nil, nil
 }
 

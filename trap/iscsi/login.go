@@ -32,8 +32,9 @@ const (
 // initiator name, and one node record per portal
 // (NodesDir/TARGET/ADDR,PORT,TPGT/default, mode 0600, on the initramfs's
 // RAM file system) holding the session settings and the CHAP secrets
-// fetched by reference; starts iscsid; and runs `iscsiadm -m node -T
-// TARGET -p PORTAL --login` per portal, which passes the record to iscsid
+// fetched by reference; starts iscsid; and per portal runs sendtargets
+// discovery (records not stored; the portal must offer TARGET) and
+// `iscsiadm -m node -T TARGET -p PORTAL --login`, which passes the record to iscsid
 // over its local socket. No secret is on a command line, in a log or on a
 // disk. The booted OS's iscsid takes the sessions over (it syncs existing
 // sessions at start).
@@ -190,6 +191,10 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	}
 	var failed []string
 	for _, p := range c.Portals {
+		if err := discover(ctx, env.Run, c.Target, p); err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
 		mark := 0
 		if hasSyslog {
 			_, mark = sl.SyslogSince(0)
@@ -263,3 +268,27 @@ func zero(b []byte) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// discover runs sendtargets discovery on portal without storing records
+// (the step wrote its own, with the settings and secrets) and checks that
+// the portal offers target.
+func discover(ctx context.Context, run plan.Runner, target, portal string) error {
+	out, err := run.Run(ctx, "iscsiadm", "-m", "discovery", "-t", "sendtargets", "-p", portal, "-o", "nonpersistent")
+	if err != nil {
+		return fmt.Errorf("%s: sendtargets discovery: %v: %s", portal, err, strings.TrimSpace(string(out)))
+	}
+	var offered []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 && strings.Contains(f[0], ",") {
+			if f[1] == target {
+				return nil
+			}
+			offered = append(offered, f[1])
+		}
+	}
+	if len(offered) == 0 {
+		offered = []string{"nothing"}
+	}
+	return fmt.Errorf("%s: sendtargets discovery does not offer %s to this initiator (offered: %s; check the target's ACL)", portal, target, strings.Join(offered, ", "))
+}
