@@ -15,13 +15,19 @@ import (
 	"github.com/disklesstrap/disklesstrap/trap/ramroot"
 )
 
-// Keeper is the "path keeper" step, right before switch-root: with
-// multipath it starts `trap pathd` (package pathd) chrooted into the
-// assembled /sysroot, so failed paths are still reinstated after the agent
-// is gone, until the booted OS runs its own multipathd. The iSCSI sessions
-// themselves stay with the iscsid started by "iscsi login", which also
-// outlives switch_root (it keeps its CHAP credentials in memory; the
-// booted OS's iscsid adopts the sessions from sysfs when it starts).
+// Keeper is the "path keeper" step, right before switch-root. It hands
+// the sessions and the paths over to the booted OS:
+//
+//   - iscsid: when the image has iscsid.service, the OS's own iscsid
+//     adopts the running sessions at start (from sysfs, CHAP included),
+//     and the initramfs's iscsid must not hold its socket then: the step
+//     stops it (`iscsiadm -k 0`: iscsid exits, the sessions stay up in the
+//     kernel). Without the unit (a minimal image, the lab's test OS) the
+//     initramfs's iscsid keeps running after switch_root and re-logs in
+//     sessions after an outage (it needs no file of the initramfs for that).
+//   - paths: with multipath it starts `trap pathd` (package pathd)
+//     chrooted into the assembled /sysroot, so failed paths are reinstated
+//     after the agent is gone, until the booted OS runs its own multipathd.
 type Keeper struct {
 	Config manifest.ISCSI
 	Root   string
@@ -32,14 +38,22 @@ func (s *Keeper) Name() string { return "path keeper" }
 
 // String implements plan.Step.
 func (s *Keeper) String() string {
-	if !multipath(&s.Config) {
-		return "single path: none"
+	out := "iscsid: stopped (sessions stay) if the image has " + IscsidUnit + ", else kept running"
+	if multipath(&s.Config) {
+		out += fmt.Sprintf("; trap pathd %s chrooted in %s: reinstates failed paths after switch_root until the OS's multipathd runs", MultipathName, ramroot.NewRoot)
 	}
-	return fmt.Sprintf("trap pathd %s chrooted in %s: reinstates failed paths after switch_root until the OS's multipathd runs", MultipathName, ramroot.NewRoot)
+	return out
 }
 
 // Run implements plan.Step.
 func (s *Keeper) Run(ctx context.Context, env *plan.Env) error {
+	if unit := ramroot.FindUnit(env, s.Root+ramroot.NewRoot, IscsidUnit); unit != "" {
+		// iscsiadm -k 0: iscsid exits at once without logging out.
+		if out, err := env.Run.Run(ctx, "iscsiadm", "-k", "0"); err != nil {
+			return fmt.Errorf("stop the initramfs iscsid for the image's %s: %w: %s", unit, err, strings.TrimSpace(string(out)))
+		}
+		logger(env).Info("initramfs iscsid stopped: the booted OS's iscsid adopts the sessions", "unit", unit)
+	}
 	if !multipath(&s.Config) {
 		return nil
 	}

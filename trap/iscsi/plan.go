@@ -14,7 +14,7 @@
 //	lower        ro mounts at /run/dt/lower (+ /var ...)
 //	zram, overlay, sysroot: see package ramroot
 //	iscsi sysroot  initiatorname.iscsi, iscsid.conf (no secrets), multipath.conf in /sysroot; enable iscsid, multipathd
-//	path keeper    trap pathd chrooted in /sysroot: reinstates paths after switch_root (package pathd)
+//	path keeper    hand over: stop iscsid if the image has iscsid.service; trap pathd chrooted in /sysroot (package pathd)
 //	switch-root    see package ramroot; the sessions stay up for the booted OS
 //
 // Each step is also a `trap NAME` command. Steps use env.Run, env.Sys and
