@@ -13,7 +13,11 @@
 //     with an in-memory peer store that expires silent peers, and per-swarm
 //     counters for `trapctl image swarm NAME`.
 //   - Seeder: a BitTorrent client that seeds every registered image from
-//     its file in place (no copy), with an upload cap.
+//     its file in place (no copy), with an upload cap. It super-seeds
+//     (superseed.go, after BEP 16): each peer is told of a few pieces at a
+//     time, those sent least often, so peers booting together fetch
+//     different pieces from it and trade the rest; the seeder then sends
+//     the image about once however many peers boot.
 //   - WebSeed: an http.Handler serving one image file with Range support,
 //     optionally rate-limited; the fallback when no peer has a piece.
 package swarm

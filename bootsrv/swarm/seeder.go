@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -32,6 +33,12 @@ type SeederConfig struct {
 	UploadLimiter *rate.Limiter
 	// MaxConns caps the peer connections per torrent (default 50).
 	MaxConns int
+	// DisableSuperSeed makes the seeder announce every piece to every peer
+	// at once, as plain BitTorrent does. By default it super-seeds (see
+	// superseed.go): each peer is told of a few pieces at a time, the ones
+	// sent least often, so peers booting together fetch different pieces
+	// from it and trade the rest.
+	DisableSuperSeed bool
 	// Log is the logger; default slog.Default().
 	Log *slog.Logger
 }
@@ -43,9 +50,15 @@ type Seeder struct {
 
 	mu      sync.Mutex
 	cl      *torrent.Client
+	ln      net.Listener // super-seeding listener, closed with cl
 	port    uint16
 	images  map[metainfo.Hash]*seeded
 	stopped bool
+
+	// supers is the super-seeding policy per image. Its own lock: the
+	// connection wrappers look it up while s.mu may be held by Stop.
+	supersMu sync.Mutex
+	supers   map[metainfo.Hash]*superSeed
 }
 
 type seeded struct {
@@ -63,7 +76,7 @@ func NewSeeder(cfg SeederConfig) (*Seeder, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Seeder{cfg: cfg, images: map[metainfo.Hash]*seeded{}, port: cfg.Listen.Port()}
+	s := &Seeder{cfg: cfg, images: map[metainfo.Hash]*seeded{}, port: cfg.Listen.Port(), supers: map[metainfo.Hash]*superSeed{}}
 	s.lim = cfg.UploadLimiter
 	if s.lim == nil {
 		s.lim = rate.NewLimiter(rate.Inf, 0)
@@ -104,11 +117,32 @@ func (s *Seeder) Start() error {
 	if s.cfg.MaxConns > 0 {
 		cfg.EstablishedConnsPerTorrent = s.cfg.MaxConns
 	}
+	var ln net.Listener
+	if !s.cfg.DisableSuperSeed {
+		// The peer-wire sockets are ours, wrapped (superwire.go).
+		cfg.DisableTCP = true
+		var err error
+		ln, err = net.Listen("tcp", net.JoinHostPort(addrHost(s.cfg.Listen.Addr()), fmt.Sprint(s.port)))
+		if err != nil {
+			return fmt.Errorf("seeder: start: listen on %s: %w", s.cfg.Listen, err)
+		}
+	}
 	cl, err := torrent.NewClient(cfg)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return fmt.Errorf("seeder: start on %s: %w", s.cfg.Listen, err)
 	}
-	s.cl, s.stopped = cl, false
+	if ln != nil {
+		cl.AddListener(superListener{Listener: ln, lookup: s.superFor})
+		d := &superDialer{lookup: s.superFor}
+		if ip := s.cfg.Listen.Addr(); ip.IsValid() && !ip.IsUnspecified() {
+			d.d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+		}
+		cl.AddDialer(d)
+	}
+	s.cl, s.ln, s.stopped = cl, ln, false
 	s.port = uint16(cl.LocalPort())
 	for ih, im := range s.images {
 		t, err := s.addLocked(context.Background(), im)
@@ -137,7 +171,10 @@ func (s *Seeder) Stop() {
 		}
 	}
 	s.cl.Close()
-	s.cl, s.stopped = nil, true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.cl, s.ln, s.stopped = nil, nil, true
 }
 
 // Close stops the seeder for good.
@@ -170,7 +207,19 @@ func (s *Seeder) Add(ctx context.Context, mi *metainfo.MetaInfo, path string) er
 	}
 	im.t = t
 	s.images[ih] = im
+	if !s.cfg.DisableSuperSeed {
+		s.supersMu.Lock()
+		s.supers[ih] = newSuperSeed(info.NumPieces(), info.PieceLength, info.TotalLength())
+		s.supersMu.Unlock()
+	}
 	return nil
+}
+
+// superFor is the super-seeding policy for ih, nil if none.
+func (s *Seeder) superFor(ih metainfo.Hash) *superSeed {
+	s.supersMu.Lock()
+	defer s.supersMu.Unlock()
+	return s.supers[ih]
 }
 
 func (s *Seeder) addLocked(ctx context.Context, im *seeded) (*torrent.Torrent, error) {
@@ -218,6 +267,9 @@ func (s *Seeder) Remove(ih metainfo.Hash) error {
 		im.t.Drop()
 	}
 	delete(s.images, ih)
+	s.supersMu.Lock()
+	delete(s.supers, ih)
+	s.supersMu.Unlock()
 	return nil
 }
 

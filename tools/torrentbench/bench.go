@@ -40,8 +40,9 @@ type Env struct {
 // NewEnv writes a random image of size bytes into dir and starts the
 // server side.
 //
-// seederConns caps the seeder's peer connections (0: 100).
-func NewEnv(ctx context.Context, dir string, size, capBps int64, seederConns int) (*Env, error) {
+// seederConns caps the seeder's peer connections (0: 100); plain turns
+// the seeder's super-seeding off (swarm.SeederConfig.DisableSuperSeed).
+func NewEnv(ctx context.Context, dir string, size, capBps int64, seederConns int, plain bool) (*Env, error) {
 	e := &Env{Dir: dir, Size: size, Cap: capBps, Image: filepath.Join(dir, "image")}
 	f, err := os.Create(e.Image)
 	if err != nil {
@@ -81,9 +82,10 @@ func NewEnv(ctx context.Context, dir string, size, capBps int64, seederConns int
 	e.Meta = buf.Bytes()
 	e.tracker.Register(mi.HashInfoBytes(), "image")
 	e.seeder, err = swarm.NewSeeder(swarm.SeederConfig{
-		Listen:        netip.MustParseAddrPort("127.0.0.1:0"),
-		UploadLimiter: e.lim,
-		MaxConns:      cmp.Or(seederConns, 100),
+		Listen:           netip.MustParseAddrPort("127.0.0.1:0"),
+		UploadLimiter:    e.lim,
+		MaxConns:         cmp.Or(seederConns, 100),
+		DisableSuperSeed: plain,
 	})
 	if err != nil {
 		e.Close()
@@ -112,6 +114,10 @@ type SwarmResult struct {
 	Elapsed        time.Duration // until the last peer has the verified image
 	First          time.Duration // until the first peer has it
 	SeederUploaded int64         // during this run
+	// CPU is the CPU time this process (every peer, the seeder, tracker
+	// and web server) used during the run; CPU/Elapsed is the number of
+	// cores kept busy. Near the machine's core count the run is CPU-bound.
+	CPU time.Duration
 }
 
 // Swarm runs n peers at once (peer i on 127.0.0.(10+i)), every peer capped
@@ -122,6 +128,7 @@ func (e *Env) Swarm(ctx context.Context, n int) (SwarmResult, error) {
 		return SwarmResult{}, fmt.Errorf("swarm of %d: at most 240 peers (127.0.0.10-249)", n)
 	}
 	before := e.seederUploaded()
+	cpuBefore := processCPU()
 	start := time.Now()
 	results := make([]*dtt.Result, n)
 	errs := make([]error, n)
@@ -147,7 +154,8 @@ func (e *Env) Swarm(ctx context.Context, n int) (SwarmResult, error) {
 		}()
 	}
 	wg.Wait()
-	res := SwarmResult{N: n, Elapsed: time.Since(start), First: first, SeederUploaded: e.seederUploaded() - before}
+	res := SwarmResult{N: n, Elapsed: time.Since(start), First: first, SeederUploaded: e.seederUploaded() - before,
+		CPU: processCPU() - cpuBefore}
 	var err error
 	for i, r := range results {
 		if errs[i] != nil && err == nil {

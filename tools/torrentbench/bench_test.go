@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ var (
 	flagN     = flag.String("torrentbench.n", "", "comma-separated swarm sizes (default 1,8,16,32; 1,4,8 with -short)")
 	flagConns = flag.Int("torrentbench.seederconns", 0, "cap on the seeder's peer connections (0: 100)")
 	flagHTTP  = flag.Int("torrentbench.http", 4, "concurrent plain-HTTP downloads for the baseline (0: skip)")
+	flagPlain = flag.Bool("torrentbench.nosuperseed", false, "seeder announces every piece to every peer (no super-seeding)")
 )
 
 type row struct {
@@ -27,6 +29,7 @@ type row struct {
 	elapsed time.Duration
 	first   time.Duration
 	seeder  int64
+	cpu     time.Duration
 }
 
 var (
@@ -70,7 +73,7 @@ func BenchmarkSwarm(b *testing.B) {
 	}
 	capBps := *flagCap << 20
 	ctx := context.Background()
-	env, err := NewEnv(ctx, b.TempDir(), size<<20, capBps, *flagConns)
+	env, err := NewEnv(ctx, b.TempDir(), size<<20, capBps, *flagConns, *flagPlain)
 	if err != nil {
 		b.Fatalf("benchmark environment: %v", err)
 	}
@@ -91,7 +94,8 @@ func BenchmarkSwarm(b *testing.B) {
 				}
 				b.ReportMetric(r.Elapsed.Seconds(), "s/dist")
 				b.ReportMetric(float64(r.SeederUploaded)/float64(env.Size), "seeder-copies")
-				record(row{"torrent", n, r.Elapsed, r.First, r.SeederUploaded})
+				b.ReportMetric(r.CPU.Seconds()/r.Elapsed.Seconds(), "cores")
+				record(row{"torrent", n, r.Elapsed, r.First, r.SeederUploaded, r.CPU})
 			}
 		})
 	}
@@ -103,7 +107,7 @@ func BenchmarkSwarm(b *testing.B) {
 					b.Fatalf("http x%d: %v", n, err)
 				}
 				b.ReportMetric(d.Seconds(), "s/dist")
-				record(row{"http", n, d, 0, int64(n) * env.Size})
+				record(row{"http", n, d, 0, int64(n) * env.Size, 0})
 			}
 		})
 	}
@@ -142,7 +146,7 @@ func printTable() {
 	fmt.Println()
 	fmt.Println(header)
 	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "transport\tN\tT(N) s\tT(N)/T(1)\tfirst done s\tserver sent (images)\t")
+	fmt.Fprintf(w, "transport\tN\tT(N) s\tT(N)/T(1)\tfirst done s\tserver sent (images)\tCPU cores used (of %d)\t\n", runtime.NumCPU())
 	for _, r := range rows {
 		ratio := "-"
 		if t1 > 0 {
@@ -152,7 +156,11 @@ func printTable() {
 		if r.first > 0 {
 			first = fmt.Sprintf("%.1f", r.first.Seconds())
 		}
-		fmt.Fprintf(w, "%s\t%d\t%.1f\t%s\t%s\t%s\t\n", r.name, r.n, r.elapsed.Seconds(), ratio, first, seederCopies(r))
+		cores := "-"
+		if r.cpu > 0 {
+			cores = fmt.Sprintf("%.2f", r.cpu.Seconds()/r.elapsed.Seconds())
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", r.name, r.n, r.elapsed.Seconds(), ratio, first, seederCopies(r), cores)
 	}
 	w.Flush()
 }

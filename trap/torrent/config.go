@@ -48,6 +48,12 @@ func clientConfig(o *Options) (*torrent.ClientConfig, *shapedDialer, error) {
 	cfg.NoDefaultPortForwarding = true
 	cfg.DisableIPv6 = ip.Is4()
 	cfg.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{}
+	// The library considers requesting only from the first 64 MiB of
+	// pieces in its order (rarest first) by default. While the seeder is
+	// the only holder of most pieces, those fill the whole window and the
+	// pieces other peers already have fall outside it: peers barely trade
+	// until half the image has come from the seeder. Consider every piece.
+	cfg.MaxUnverifiedBytes = 0
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
