@@ -49,3 +49,14 @@ func TestDiscover(t *testing.T) {
 		})
 	}
 }
+
+func FuzzDiscover(f *testing.F) {
+	f.Add("198.18.0.1:3260,1 iqn.a:testos\n")
+	f.Add("[fe80::1]:3260,1 iqn.a:testos\n198.18.0.1:3260,1 iqn.a:b c\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		err := discover(context.Background(), discoveryRunner{out, nil}, "iqn.a:testos", "198.18.0.1:3260")
+		if err == nil && !strings.Contains(out, " iqn.a:testos") {
+			t.Errorf("discover(%q) = nil without the target in the output", out)
+		}
+	})
+}
