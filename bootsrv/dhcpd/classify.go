@@ -110,7 +110,11 @@ func isIPXE(req *dhcpv4.DHCPv4) bool {
 	if req.Options.Has(dhcpv4.OptionEtherboot) {
 		return true
 	}
-	v := req.Options.Get(dhcpv4.OptionUserClassInformation)
+	return isIPXEClass(req.Options.Get(dhcpv4.OptionUserClassInformation))
+}
+
+// isIPXEClass reports whether a user class option (77) value says iPXE.
+func isIPXEClass(v []byte) bool {
 	if len(v) == 0 {
 		return false
 	}

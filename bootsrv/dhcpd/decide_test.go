@@ -15,21 +15,207 @@ var uuid97 = append([]byte{0}, bytes.Repeat([]byte{0xab}, 16)...)
 
 func TestDecide(t *testing.T) {
 	const bootURL = "http://198.18.0.1:8080/boot.ipxe"
-	tests := []struct {
-		name    string
-		req     func(t *testing.T) *dhcpv4.DHCPv4
-		arrived string
-		// prepare runs on the env before the request (e.g. an earlier lease).
-		prepare func(t *testing.T, env *Env)
+	tests := decideCases(bootURL)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := testNow
+			env, ml := testEnv(&now)
+			if tt.prepare != nil {
+				tt.prepare(t, env)
+			}
+			req := tt.req(t)
+			reply, d, err := env.Decide(req, tt.arrived)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if d.Outcome != tt.outcome {
+				t.Fatalf("Decide(%s) outcome = %v (%s), want %v", tt.name, d.Outcome, d.Reason, tt.outcome)
+			}
+			gotNet := ""
+			if d.Network != nil {
+				gotNet = d.Network.Name
+			}
+			if gotNet != tt.network {
+				t.Errorf("network = %q, want %q", gotNet, tt.network)
+			}
+			wantAddr := tt.addr
+			if wantAddr != "" && d.Addr.String() != wantAddr {
+				t.Errorf("Decision.Addr = %v, want %s", d.Addr, wantAddr)
+			}
+			switch tt.outcome {
+			case OutcomeOffer, OutcomeAck, OutcomeNak, OutcomeInform:
+				if reply == nil {
+					t.Fatalf("no reply for %v", tt.outcome)
+				}
+				// What goes on the wire must parse back the same.
+				wire, err := dhcpv4.FromBytes(reply.ToBytes())
+				if err != nil {
+					t.Fatalf("reply does not parse: %v", err)
+				}
+				checkReply(t, req, wire, tt.outcome, tt.addr, tt.file, tt.gateway, tt.giaddr)
+				reply = wire
+			default:
+				if reply != nil {
+					t.Errorf("outcome %v with a reply: %s", tt.outcome, reply.Summary())
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, reply, env, ml)
+			}
+		})
+	}
+}
 
-		outcome Outcome
-		addr    string // yiaddr ("" = 0.0.0.0)
-		file    string
-		network string // "" = no network expected
-		gateway string // option 3, "" = absent
-		giaddr  string
-		check   func(t *testing.T, reply *dhcpv4.DHCPv4, env *Env, ml *MemLeases)
-	}{
+var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func checkReply(t *testing.T, req, reply *dhcpv4.DHCPv4, outcome Outcome, addr, file, gateway, giaddr string) {
+	t.Helper()
+	wantType := map[Outcome]dhcpv4.MessageType{OutcomeOffer: dhcpv4.MessageTypeOffer, OutcomeAck: dhcpv4.MessageTypeAck,
+		OutcomeInform: dhcpv4.MessageTypeAck, OutcomeNak: dhcpv4.MessageTypeNak}[outcome]
+	if reply.OpCode != dhcpv4.OpcodeBootReply || reply.MessageType() != wantType {
+		t.Errorf("reply op %v type %v, want BootReply %v", reply.OpCode, reply.MessageType(), wantType)
+	}
+	if reply.TransactionID != req.TransactionID || !bytes.Equal(reply.ClientHWAddr, req.ClientHWAddr) {
+		t.Errorf("reply xid %v chaddr %v, want %v %v", reply.TransactionID, reply.ClientHWAddr, req.TransactionID, req.ClientHWAddr)
+	}
+	if addr == "" {
+		addr = "0.0.0.0"
+	}
+	if reply.YourIPAddr.String() != addr {
+		t.Errorf("yiaddr = %s, want %s", reply.YourIPAddr, addr)
+	}
+	if giaddr == "" {
+		giaddr = "0.0.0.0"
+	}
+	if reply.GatewayIPAddr.String() != giaddr {
+		t.Errorf("giaddr = %s, want %s", reply.GatewayIPAddr, giaddr)
+	}
+	if got := reply.BootFileName; got != file {
+		t.Errorf("file = %q, want %q", got, file)
+	}
+	if outcome == OutcomeNak {
+		return
+	}
+	if sid := reply.ServerIdentifier(); sid == nil || reply.ServerIPAddr.String() != sid.String() {
+		t.Errorf("siaddr %s, server identifier %v, want equal and set", reply.ServerIPAddr, sid)
+	}
+	if m := reply.SubnetMask(); m.String() != "ffffff00" {
+		t.Errorf("subnet mask = %v, want /24", m)
+	}
+	var gw string
+	if r := reply.Router(); len(r) > 0 {
+		gw = r[0].String()
+	}
+	if gw != gateway {
+		t.Errorf("router = %q, want %q", gw, gateway)
+	}
+	if outcome != OutcomeInform {
+		lt := reply.IPAddressLeaseTime(0)
+		if lt <= 0 || reply.IPAddressRenewalTime(0) != lt/2 || reply.IPAddressRebindingTime(0) != lt*7/8 {
+			t.Errorf("lease %v T1 %v T2 %v, want T1=lease/2 T2=lease*7/8", lt, reply.IPAddressRenewalTime(0), reply.IPAddressRebindingTime(0))
+		}
+	}
+}
+
+func TestDecideLongBootURLUsesOption67(t *testing.T) {
+	now := testNow
+	env, _ := testEnv(&now)
+	long := "http://198.18.0.1:8080/" + string(bytes.Repeat([]byte("x"), 200)) + "/boot.ipxe"
+	env.BootURL = func(Network) string { return long }
+	reply, _, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, macBIOS, dhcpv4.WithUserClass("iPXE", false)), "lab")
+	if err != nil || reply == nil {
+		t.Fatalf("Decide = %v, %v", reply, err)
+	}
+	if reply.BootFileName != "" || reply.BootFileNameOption() != long {
+		t.Errorf("file field %q, option 67 %q; want the URL in option 67 only", reply.BootFileName, reply.BootFileNameOption())
+	}
+}
+
+func TestDecidePoolExhausted(t *testing.T) {
+	now := testNow
+	env, _ := testEnv(&now)
+	// lab's pool .100-.109 holds 9 usable addresses (.100 is reserved).
+	for i := range 9 {
+		mac := net.HardwareAddr{0x02, 0, 0, 0, 1, byte(i)}
+		_, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, mac), "lab")
+		if err != nil || d.Outcome != OutcomeOffer {
+			t.Fatalf("discover %d: %v %v (%s)", i, d.Outcome, err, d.Reason)
+		}
+	}
+	late := net.HardwareAddr{0x02, 0, 0, 0, 2, 0}
+	for range 2 {
+		reply, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, late), "lab")
+		if err != nil || reply != nil || d.Outcome != OutcomeIgnore || d.Reason != ErrPoolExhausted.Error() {
+			t.Fatalf("discover on a full pool = %v, %v (%q), %v; want ignore, pool exhausted", reply, d.Outcome, d.Reason, err)
+		}
+	}
+	// A REQUEST for an address it does not hold is refused.
+	_, d, _ := env.Decide(packet(t, dhcpv4.MessageTypeRequest, late, withRequested("198.18.0.105")), "lab")
+	if d.Outcome != OutcomeNak {
+		t.Errorf("request on a full pool = %v, want nak", d.Outcome)
+	}
+	// Offer holds run out: after DefaultOfferHold the pool has room again.
+	now = now.Add(DefaultOfferHold + time.Second)
+	if _, d, _ := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, late), "lab"); d.Outcome != OutcomeOffer {
+		t.Errorf("discover after offer holds expired = %v (%s), want offer", d.Outcome, d.Reason)
+	}
+}
+
+// TestDecideDORA runs discover, request, renew and release for an unknown MAC.
+func TestDecideDORA(t *testing.T) {
+	now := testNow
+	env, ml := testEnv(&now)
+	offer, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, macNew, withArch(iana.EFI_X86_64)), "lab")
+	if err != nil || d.Outcome != OutcomeOffer {
+		t.Fatalf("discover: %v %v", d.Outcome, err)
+	}
+	req, err := dhcpv4.NewRequestFromOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, d, err := env.Decide(req, "lab")
+	if err != nil || d.Outcome != OutcomeAck || !ack.YourIPAddr.Equal(offer.YourIPAddr) {
+		t.Fatalf("request: %v %v %v", d.Outcome, d.Reason, err)
+	}
+	l, _ := ml.Lookup(macNew)
+	if want := now.Add(time.Hour); !l.Expires.Equal(want) {
+		t.Errorf("lease expires %v after ACK, want %v", l.Expires, want)
+	}
+	now = now.Add(30 * time.Minute)
+	renew, _ := dhcpv4.NewRenewFromAck(ack)
+	if _, d, _ := env.Decide(renew, "lab"); d.Outcome != OutcomeAck {
+		t.Errorf("renew = %v (%s), want ack", d.Outcome, d.Reason)
+	}
+	rel, _ := dhcpv4.NewReleaseFromACK(ack)
+	if _, d, _ := env.Decide(rel, "lab"); d.Outcome != OutcomeRelease {
+		t.Errorf("release = %v, want release", d.Outcome)
+	}
+	if _, ok := ml.Lookup(macNew); ok {
+		t.Errorf("lease kept after release")
+	}
+}
+
+// decideCase is one row of the decision table.
+type decideCase struct {
+	name    string
+	req     func(t *testing.T) *dhcpv4.DHCPv4
+	arrived string
+	// prepare runs on the env before the request (e.g. an earlier lease).
+	prepare func(t *testing.T, env *Env)
+
+	outcome Outcome
+	addr    string // yiaddr ("" = 0.0.0.0)
+	file    string
+	network string // "" = no network expected
+	gateway string // option 3, "" = absent
+	giaddr  string
+	check   func(t *testing.T, reply *dhcpv4.DHCPv4, env *Env, ml *MemLeases)
+}
+
+// decideCases is the decision table (TestDecide; TestWireMatchesReply checks
+// the fast path against it).
+func decideCases(bootURL string) []decideCase {
+	return []decideCase{
 		{
 			name: "BIOS discover, reserved",
 			req: func(t *testing.T) *dhcpv4.DHCPv4 {
@@ -297,182 +483,5 @@ func TestDecide(t *testing.T) {
 			},
 			arrived: "lab", outcome: OutcomeIgnore,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			now := testNow
-			env, ml := testEnv(&now)
-			if tt.prepare != nil {
-				tt.prepare(t, env)
-			}
-			req := tt.req(t)
-			reply, d, err := env.Decide(req, tt.arrived)
-			if err != nil {
-				t.Fatalf("Decide: %v", err)
-			}
-			if d.Outcome != tt.outcome {
-				t.Fatalf("Decide(%s) outcome = %v (%s), want %v", tt.name, d.Outcome, d.Reason, tt.outcome)
-			}
-			gotNet := ""
-			if d.Network != nil {
-				gotNet = d.Network.Name
-			}
-			if gotNet != tt.network {
-				t.Errorf("network = %q, want %q", gotNet, tt.network)
-			}
-			wantAddr := tt.addr
-			if wantAddr != "" && d.Addr.String() != wantAddr {
-				t.Errorf("Decision.Addr = %v, want %s", d.Addr, wantAddr)
-			}
-			switch tt.outcome {
-			case OutcomeOffer, OutcomeAck, OutcomeNak, OutcomeInform:
-				if reply == nil {
-					t.Fatalf("no reply for %v", tt.outcome)
-				}
-				// What goes on the wire must parse back the same.
-				wire, err := dhcpv4.FromBytes(reply.ToBytes())
-				if err != nil {
-					t.Fatalf("reply does not parse: %v", err)
-				}
-				checkReply(t, req, wire, tt.outcome, tt.addr, tt.file, tt.gateway, tt.giaddr)
-				reply = wire
-			default:
-				if reply != nil {
-					t.Errorf("outcome %v with a reply: %s", tt.outcome, reply.Summary())
-				}
-			}
-			if tt.check != nil {
-				tt.check(t, reply, env, ml)
-			}
-		})
-	}
-}
-
-var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-
-func checkReply(t *testing.T, req, reply *dhcpv4.DHCPv4, outcome Outcome, addr, file, gateway, giaddr string) {
-	t.Helper()
-	wantType := map[Outcome]dhcpv4.MessageType{OutcomeOffer: dhcpv4.MessageTypeOffer, OutcomeAck: dhcpv4.MessageTypeAck,
-		OutcomeInform: dhcpv4.MessageTypeAck, OutcomeNak: dhcpv4.MessageTypeNak}[outcome]
-	if reply.OpCode != dhcpv4.OpcodeBootReply || reply.MessageType() != wantType {
-		t.Errorf("reply op %v type %v, want BootReply %v", reply.OpCode, reply.MessageType(), wantType)
-	}
-	if reply.TransactionID != req.TransactionID || !bytes.Equal(reply.ClientHWAddr, req.ClientHWAddr) {
-		t.Errorf("reply xid %v chaddr %v, want %v %v", reply.TransactionID, reply.ClientHWAddr, req.TransactionID, req.ClientHWAddr)
-	}
-	if addr == "" {
-		addr = "0.0.0.0"
-	}
-	if reply.YourIPAddr.String() != addr {
-		t.Errorf("yiaddr = %s, want %s", reply.YourIPAddr, addr)
-	}
-	if giaddr == "" {
-		giaddr = "0.0.0.0"
-	}
-	if reply.GatewayIPAddr.String() != giaddr {
-		t.Errorf("giaddr = %s, want %s", reply.GatewayIPAddr, giaddr)
-	}
-	if got := reply.BootFileName; got != file {
-		t.Errorf("file = %q, want %q", got, file)
-	}
-	if outcome == OutcomeNak {
-		return
-	}
-	if sid := reply.ServerIdentifier(); sid == nil || reply.ServerIPAddr.String() != sid.String() {
-		t.Errorf("siaddr %s, server identifier %v, want equal and set", reply.ServerIPAddr, sid)
-	}
-	if m := reply.SubnetMask(); m.String() != "ffffff00" {
-		t.Errorf("subnet mask = %v, want /24", m)
-	}
-	var gw string
-	if r := reply.Router(); len(r) > 0 {
-		gw = r[0].String()
-	}
-	if gw != gateway {
-		t.Errorf("router = %q, want %q", gw, gateway)
-	}
-	if outcome != OutcomeInform {
-		lt := reply.IPAddressLeaseTime(0)
-		if lt <= 0 || reply.IPAddressRenewalTime(0) != lt/2 || reply.IPAddressRebindingTime(0) != lt*7/8 {
-			t.Errorf("lease %v T1 %v T2 %v, want T1=lease/2 T2=lease*7/8", lt, reply.IPAddressRenewalTime(0), reply.IPAddressRebindingTime(0))
-		}
-	}
-}
-
-func TestDecideLongBootURLUsesOption67(t *testing.T) {
-	now := testNow
-	env, _ := testEnv(&now)
-	long := "http://198.18.0.1:8080/" + string(bytes.Repeat([]byte("x"), 200)) + "/boot.ipxe"
-	env.BootURL = func(Network) string { return long }
-	reply, _, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, macBIOS, dhcpv4.WithUserClass("iPXE", false)), "lab")
-	if err != nil || reply == nil {
-		t.Fatalf("Decide = %v, %v", reply, err)
-	}
-	if reply.BootFileName != "" || reply.BootFileNameOption() != long {
-		t.Errorf("file field %q, option 67 %q; want the URL in option 67 only", reply.BootFileName, reply.BootFileNameOption())
-	}
-}
-
-func TestDecidePoolExhausted(t *testing.T) {
-	now := testNow
-	env, _ := testEnv(&now)
-	// lab's pool .100-.109 holds 9 usable addresses (.100 is reserved).
-	for i := range 9 {
-		mac := net.HardwareAddr{0x02, 0, 0, 0, 1, byte(i)}
-		_, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, mac), "lab")
-		if err != nil || d.Outcome != OutcomeOffer {
-			t.Fatalf("discover %d: %v %v (%s)", i, d.Outcome, err, d.Reason)
-		}
-	}
-	late := net.HardwareAddr{0x02, 0, 0, 0, 2, 0}
-	for range 2 {
-		reply, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, late), "lab")
-		if err != nil || reply != nil || d.Outcome != OutcomeIgnore || d.Reason != ErrPoolExhausted.Error() {
-			t.Fatalf("discover on a full pool = %v, %v (%q), %v; want ignore, pool exhausted", reply, d.Outcome, d.Reason, err)
-		}
-	}
-	// A REQUEST for an address it does not hold is refused.
-	_, d, _ := env.Decide(packet(t, dhcpv4.MessageTypeRequest, late, withRequested("198.18.0.105")), "lab")
-	if d.Outcome != OutcomeNak {
-		t.Errorf("request on a full pool = %v, want nak", d.Outcome)
-	}
-	// Offer holds run out: after DefaultOfferHold the pool has room again.
-	now = now.Add(DefaultOfferHold + time.Second)
-	if _, d, _ := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, late), "lab"); d.Outcome != OutcomeOffer {
-		t.Errorf("discover after offer holds expired = %v (%s), want offer", d.Outcome, d.Reason)
-	}
-}
-
-// TestDecideDORA runs discover, request, renew and release for an unknown MAC.
-func TestDecideDORA(t *testing.T) {
-	now := testNow
-	env, ml := testEnv(&now)
-	offer, d, err := env.Decide(packet(t, dhcpv4.MessageTypeDiscover, macNew, withArch(iana.EFI_X86_64)), "lab")
-	if err != nil || d.Outcome != OutcomeOffer {
-		t.Fatalf("discover: %v %v", d.Outcome, err)
-	}
-	req, err := dhcpv4.NewRequestFromOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ack, d, err := env.Decide(req, "lab")
-	if err != nil || d.Outcome != OutcomeAck || !ack.YourIPAddr.Equal(offer.YourIPAddr) {
-		t.Fatalf("request: %v %v %v", d.Outcome, d.Reason, err)
-	}
-	l, _ := ml.Lookup(macNew)
-	if want := now.Add(time.Hour); !l.Expires.Equal(want) {
-		t.Errorf("lease expires %v after ACK, want %v", l.Expires, want)
-	}
-	now = now.Add(30 * time.Minute)
-	renew, _ := dhcpv4.NewRenewFromAck(ack)
-	if _, d, _ := env.Decide(renew, "lab"); d.Outcome != OutcomeAck {
-		t.Errorf("renew = %v (%s), want ack", d.Outcome, d.Reason)
-	}
-	rel, _ := dhcpv4.NewReleaseFromACK(ack)
-	if _, d, _ := env.Decide(rel, "lab"); d.Outcome != OutcomeRelease {
-		t.Errorf("release = %v, want release", d.Outcome)
-	}
-	if _, ok := ml.Lookup(macNew); ok {
-		t.Errorf("lease kept after release")
 	}
 }

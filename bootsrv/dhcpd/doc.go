@@ -13,6 +13,11 @@
 //     on the arrival interface. It never blocks on anything per packet (no
 //     ping before offering).
 //
+// The Server reads ordinary requests straight from the packet bytes and
+// writes the reply into a reused buffer (wire.go), byte for byte what
+// Reply and dhcpv4's encoder produce; odd packets (malformed, BOOTP,
+// repeated options, ...) go through dhcpv4.FromBytes, Decide and Reply.
+//
 // Boot files follow the client: option 93 architecture 0 (BIOS) gets
 // undionly.kpxe, 7 and 9 (x86-64 UEFI) get snponly.efi, other architectures
 // only get an address; a client that says it is iPXE (option 77 "iPXE" or

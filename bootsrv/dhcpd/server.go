@@ -181,51 +181,35 @@ func (s *Server) Serve(ctx context.Context) error {
 	return first
 }
 
-func (s *Server) worker() error {
-	buf := make([]byte, 4096)
-	fails := 0
-	for {
-		n, cm, _, err := s.pc.ReadFrom(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			s.stats.errors.Add(1)
-			if fails++; fails > 100 {
-				return fmt.Errorf("dhcp read: %w", err)
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		fails = 0
-		ifIndex := 0
-		if cm != nil {
-			ifIndex = cm.IfIndex
-		}
-		out, dst, err := s.handle(buf[:n], ifIndex)
-		if err != nil {
-			s.stats.errors.Add(1)
-			s.log.Error("dhcp", "err", err)
-		}
-		if out == nil {
-			continue
-		}
-		var wcm *ipv4.ControlMessage
-		if dst.IP.Equal(net.IPv4bcast) && ifIndex != 0 {
-			wcm = &ipv4.ControlMessage{IfIndex: ifIndex}
-		}
-		if _, err := s.pc.WriteTo(out, wcm, dst); err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			s.stats.errors.Add(1)
-			s.log.Warn("dhcp send", "to", dst.String(), "err", err)
-		}
-	}
-}
-
 // handle answers one packet: the reply bytes and where to send them, or nil.
 func (s *Server) handle(b []byte, ifIndex int) ([]byte, *net.UDPAddr, error) {
+	return s.handleWire(new(wirePacket), nil, b, ifIndex)
+}
+
+// handleWire is handle with a reused packet and reply buffer (the reply is
+// appended to out). Requests the fast path can read (wire.go) never go
+// through dhcpv4's parser and encoder; the others do.
+func (s *Server) handleWire(p *wirePacket, out, b []byte, ifIndex int) ([]byte, *net.UDPAddr, error) {
+	if !p.parse(b) {
+		return s.handleSlow(b, ifIndex)
+	}
+	r := p.classify()
+	s.stats.received[r.Type].Add(1)
+	d, err := s.env.decide(r, s.arrived(ifIndex))
+	s.stats.outcome[d.Outcome].Add(1)
+	s.debugDecision(&d, r.MAC)
+	if err != nil || d.Network == nil {
+		return nil, nil, err
+	}
+	switch d.Outcome {
+	case OutcomeOffer, OutcomeAck, OutcomeNak, OutcomeInform:
+		return appendReply(out, p, &d), s.destination(&d), nil
+	}
+	return nil, nil, nil
+}
+
+// handleSlow answers a packet through dhcpv4's parser and encoder.
+func (s *Server) handleSlow(b []byte, ifIndex int) ([]byte, *net.UDPAddr, error) {
 	req, err := dhcpv4.FromBytes(b)
 	if err != nil {
 		s.stats.malformed.Add(1)
@@ -234,14 +218,18 @@ func (s *Server) handle(b []byte, ifIndex int) ([]byte, *net.UDPAddr, error) {
 	s.stats.received[req.MessageType()].Add(1)
 	reply, d, err := s.env.Decide(req, s.arrived(ifIndex))
 	s.stats.outcome[d.Outcome].Add(1)
-	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		s.log.Debug("dhcp", "type", d.Request.Type.String(), "mac", req.ClientHWAddr.String(),
-			"outcome", d.Outcome.String(), "addr", d.Addr.String(), "file", d.Filename, "reason", d.Reason)
-	}
+	s.debugDecision(&d, req.ClientHWAddr)
 	if reply == nil {
 		return nil, nil, err
 	}
 	return reply.ToBytes(), s.destination(&d), err
+}
+
+func (s *Server) debugDecision(d *Decision, mac net.HardwareAddr) {
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("dhcp", "type", d.Request.Type.String(), "mac", mac.String(),
+			"outcome", d.Outcome.String(), "addr", d.Addr.String(), "file", d.Filename, "reason", d.Reason)
+	}
 }
 
 // destination is where a reply goes: the relay, the client's address, or

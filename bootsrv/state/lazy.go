@@ -15,9 +15,9 @@ import (
 // commit (backpressure instead of unbounded memory or dropped events).
 const maxLazyEvents = 1 << 16
 
-// lazyQueue holds writes nobody waits for: boot counters, bootsrv's own
-// "ipxe" events and dynamic leases. Boots and leases are coalesced (the
-// latest value wins); events keep their order.
+// lazyQueue holds writes nobody waits for: boot counters and bootsrv's own
+// "ipxe" events (queued leases go to the lease log, leasestore.go). Boots
+// are coalesced (the latest value wins); events keep their order.
 type lazyQueue struct {
 	mu   sync.Mutex
 	cur  lazyBatch
@@ -25,18 +25,12 @@ type lazyQueue struct {
 }
 
 type lazyBatch struct {
-	boots  map[string]int64   // node -> boot number (stored as a maximum)
-	events []manifest.Event   // time already set
-	leases map[string]leaseOp // canonical MAC -> latest change
+	boots  map[string]int64 // node -> boot number (stored as a maximum)
+	events []manifest.Event // time already set
 }
 
-type leaseOp struct {
-	lease   Lease
-	deleted bool
-}
-
-func (b lazyBatch) empty() bool { return len(b.boots) == 0 && len(b.events) == 0 && len(b.leases) == 0 }
-func (b lazyBatch) size() int   { return len(b.boots) + len(b.events) + len(b.leases) }
+func (b lazyBatch) empty() bool { return len(b.boots) == 0 && len(b.events) == 0 }
+func (b lazyBatch) size() int   { return len(b.boots) + len(b.events) }
 
 // add runs fn on the current batch and wakes the writer. It reports the
 // number of queued events.
@@ -44,7 +38,6 @@ func (q *lazyQueue) add(fn func(b *lazyBatch)) int {
 	q.mu.Lock()
 	if q.cur.boots == nil {
 		q.cur.boots = make(map[string]int64)
-		q.cur.leases = make(map[string]leaseOp)
 	}
 	fn(&q.cur)
 	n := len(q.cur.events)
@@ -102,23 +95,6 @@ func (s *Store) QueueEvents(evs []manifest.Event) error {
 	return nil
 }
 
-// QueueLease records a lease change (deleted: DHCPRELEASE, expiry or a move)
-// without waiting for it; changes of one MAC are coalesced, the last one
-// wins, none is dropped. See the package doc for what that means after a
-// crash.
-func (s *Store) QueueLease(l Lease, deleted bool) error {
-	mac, err := CanonicalMAC(l.MAC)
-	if err != nil {
-		return fmt.Errorf("queue lease: %w", err)
-	}
-	if !deleted && !l.IP.IsValid() {
-		return fmt.Errorf("queue lease %s: no ip", mac)
-	}
-	l.MAC = mac
-	s.lazy.add(func(b *lazyBatch) { b.leases[mac] = leaseOp{l, deleted} })
-	return nil
-}
-
 // The writer's batch statements take many rows per Exec: modernc's driver
 // re-parses a statement at every Exec, prepared or not, so one statement
 // per batch instead of one per row is what makes a group commit cheap.
@@ -127,13 +103,6 @@ func (s *Store) QueueLease(l Lease, deleted bool) error {
 const (
 	sqlBoots = `INSERT INTO node_status(node, boots) SELECT key, value FROM json_each(?) WHERE true
 		ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, excluded.boots)`
-	sqlLeaseDel = `DELETE FROM leases WHERE mac IN (SELECT value FROM json_each(?))`
-	// An address moves to its new MAC: drop whoever else held it.
-	sqlLeaseFree = `DELETE FROM leases WHERE ip IN (SELECT value->>'i' FROM json_each(?1))
-		AND (ip, mac) NOT IN (SELECT value->>'i', value->>'m' FROM json_each(?1))`
-	sqlLeasePut = `INSERT INTO leases(mac, ip, network, expires)
-		SELECT value->>'m', value->>'i', value->>'w', value->>'e' FROM json_each(?) WHERE true
-		ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip, network=excluded.network, expires=excluded.expires`
 )
 
 // eventChunk bounds the rows of one multi-row statement (7 parameters a
@@ -155,11 +124,6 @@ func (s *Store) writeLazy(ctx context.Context, tx *sql.Tx, b lazyBatch) error {
 		}
 		if _, err := tx.ExecContext(ctx, sqlBoots, string(list)); err != nil {
 			return fmt.Errorf("%d boot counters: %w", len(b.boots), err)
-		}
-	}
-	if len(b.leases) > 0 {
-		if err := s.writeLeases(ctx, tx, b.leases); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -237,50 +201,4 @@ func values(q *strings.Builder, rows, cols int) {
 		}
 		q.WriteByte(')')
 	}
-}
-
-// leaseRow is one lease as the batch statements read it.
-type leaseRow struct {
-	MAC     string `json:"m"`
-	IP      string `json:"i"`
-	Network string `json:"w"`
-	Expires int64  `json:"e"`
-}
-
-// writeLeases applies lease changes (canonical MACs, validated, at most
-// one put per address).
-func (s *Store) writeLeases(ctx context.Context, tx *sql.Tx, ls map[string]leaseOp) error {
-	var dels []string
-	var puts []leaseRow
-	for mac, op := range ls {
-		if op.deleted {
-			dels = append(dels, mac)
-			continue
-		}
-		puts = append(puts, leaseRow{mac, op.lease.IP.String(), op.lease.Network, toDB(op.lease.Expires)})
-	}
-	// Deletes first: an address released by one MAC and taken by another
-	// in the same batch must be free before the new holder is stored.
-	if len(dels) > 0 {
-		list, err := json.Marshal(dels)
-		if err != nil {
-			return fmt.Errorf("delete %d leases: %w", len(dels), err)
-		}
-		if _, err := tx.ExecContext(ctx, sqlLeaseDel, string(list)); err != nil {
-			return fmt.Errorf("delete %d leases: %w", len(dels), err)
-		}
-	}
-	if len(puts) > 0 {
-		list, err := json.Marshal(puts)
-		if err != nil {
-			return fmt.Errorf("put %d leases: %w", len(puts), err)
-		}
-		if _, err := tx.ExecContext(ctx, sqlLeaseFree, string(list)); err != nil {
-			return fmt.Errorf("put %d leases: free addresses: %w", len(puts), err)
-		}
-		if _, err := tx.ExecContext(ctx, sqlLeasePut, string(list)); err != nil {
-			return fmt.Errorf("put %d leases: %w", len(puts), err)
-		}
-	}
-	return nil
 }

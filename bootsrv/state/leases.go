@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,92 +33,140 @@ func CanonicalMAC(mac string) (string, error) {
 // PutLease creates or replaces the lease of l.MAC.
 func (s *Store) PutLease(l Lease) error { return s.PutLeases([]Lease{l}) }
 
-// PutLeases creates or replaces leases in one transaction and returns once
-// it is durable (a later lease of the same MAC or address wins). bootsrv's
-// DHCP path uses QueueLease instead.
+// PutLeases creates or replaces leases and returns once they are durable
+// (a later lease of the same MAC or address wins). Nothing is stored when
+// one of them is invalid. bootsrv's DHCP path uses QueueLease instead.
 func (s *Store) PutLeases(ls []Lease) error {
-	ops := make(map[string]leaseOp, len(ls))
-	holder := make(map[netip.Addr]string, len(ls))
+	type put struct {
+		mac string
+		hw  net.HardwareAddr
+		l   Lease
+	}
+	puts := make([]put, 0, len(ls))
 	for _, l := range ls {
-		mac, err := CanonicalMAC(l.MAC)
+		mac, hw, err := leaseMAC(l.MAC)
 		if err != nil {
 			return fmt.Errorf("put %d leases: lease: %w", len(ls), err)
 		}
-		if !l.IP.IsValid() {
-			return fmt.Errorf("put %d leases: lease %s: no ip", len(ls), mac)
+		if err := checkLease(mac, l); err != nil {
+			return fmt.Errorf("put %d leases: %w", len(ls), err)
 		}
-		l.MAC = mac
-		if prev, ok := holder[l.IP]; ok && prev != mac && ops[prev].lease.IP == l.IP {
-			delete(ops, prev)
-		}
-		holder[l.IP] = mac
-		ops[mac] = leaseOp{lease: l}
+		puts = append(puts, put{mac, hw, normLease(l)})
 	}
-	ctx := context.Background()
-	return s.tx(ctx, fmt.Sprintf("put %d leases", len(ls)), func(tx *sql.Tx) error {
-		return s.writeLeases(ctx, tx, ops)
-	})
+	for _, p := range puts {
+		s.leases.change(p.mac, p.hw, false, p.l)
+	}
+	if err := s.leases.sync(); err != nil {
+		return fmt.Errorf("put %d leases: %w", len(ls), err)
+	}
+	return nil
 }
 
-// DeleteLease removes mac's lease (DHCPRELEASE). No lease is not an error.
+// DeleteLease removes mac's lease (DHCPRELEASE) and returns once that is
+// durable. No lease is not an error.
 func (s *Store) DeleteLease(mac string) error {
-	m, err := CanonicalMAC(mac)
+	m, hw, err := leaseMAC(mac)
 	if err != nil {
 		return fmt.Errorf("delete lease: %w", err)
 	}
-	ctx := context.Background()
-	return s.tx(ctx, "delete lease "+m, func(tx *sql.Tx) error {
-		return s.writeLeases(ctx, tx, map[string]leaseOp{m: {lease: Lease{MAC: m}, deleted: true}})
-	})
+	s.leases.change(m, hw, true, Lease{})
+	if err := s.leases.sync(); err != nil {
+		return fmt.Errorf("delete lease %s: %w", m, err)
+	}
+	return nil
 }
 
-// LeaseOf returns mac's stored lease, expired or not.
+// QueueLease records a lease change (deleted: DHCPRELEASE, expiry or a move)
+// without waiting for it: it is visible to LeaseOf and Leases at once and
+// written to the lease log with the next flush, at most LazyDelay later or
+// with any synchronous write or Flush called after it. See the package doc
+// for what that means after a crash.
+func (s *Store) QueueLease(l Lease, deleted bool) error {
+	mac, hw, err := leaseMAC(l.MAC)
+	if err != nil {
+		return fmt.Errorf("queue lease: %w", err)
+	}
+	if deleted {
+		l = Lease{}
+	} else if err := checkLease(mac, l); err != nil {
+		return fmt.Errorf("queue lease: %w", err)
+	}
+	s.leases.change(mac, hw, deleted, normLease(l))
+	s.leases.wake()
+	return nil
+}
+
+// leaseMAC returns mac canonical and as bytes. The canonical form (what
+// bootsrv passes) is recognised without net.ParseMAC's allocations.
+func leaseMAC(mac string) (string, net.HardwareAddr, error) {
+	if hw, ok := canonicalMAC48(mac); ok {
+		return mac, hw, nil
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return "", nil, fmt.Errorf("mac %q: %w", mac, err)
+	}
+	return hw.String(), hw, nil
+}
+
+// canonicalMAC48 parses "aa:bb:cc:dd:ee:ff" (lower-case hex only).
+func canonicalMAC48(s string) (net.HardwareAddr, bool) {
+	if len(s) != 17 {
+		return nil, false
+	}
+	hw := make(net.HardwareAddr, 6)
+	for i := range 6 {
+		hi, ok1 := lowerHex(s[3*i])
+		lo, ok2 := lowerHex(s[3*i+1])
+		if !ok1 || !ok2 || (i < 5 && s[3*i+2] != ':') {
+			return nil, false
+		}
+		hw[i] = hi<<4 | lo
+	}
+	return hw, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func checkLease(mac string, l Lease) error {
+	if !l.IP.IsValid() {
+		return fmt.Errorf("lease %s: no ip", mac)
+	}
+	if len(l.Network) > maxLeaseNetwork {
+		return fmt.Errorf("lease %s: network name of %d bytes is too long", mac, len(l.Network))
+	}
+	return nil
+}
+
+// normLease gives l the form a reopened store returns: time in UTC at
+// nanosecond precision, no monotonic clock.
+func normLease(l Lease) Lease {
+	l.Expires = fromDB(toDB(l.Expires))
+	return l
+}
+
+// LeaseOf returns mac's lease, expired or not.
 func (s *Store) LeaseOf(mac string) (Lease, bool, error) {
-	m, err := CanonicalMAC(mac)
+	m, _, err := leaseMAC(mac)
 	if err != nil {
 		return Lease{}, false, fmt.Errorf("lease: %w", err)
 	}
-	l := Lease{MAC: m}
-	var ip string
-	var exp int64
-	err = s.r.QueryRow(`SELECT ip, network, expires FROM leases WHERE mac = ?`, m).Scan(&ip, &l.Network, &exp)
-	if err == sql.ErrNoRows {
-		return Lease{}, false, nil
-	}
-	if err != nil {
-		return Lease{}, false, fmt.Errorf("lease %s: %w", m, err)
-	}
-	if l.IP, err = netip.ParseAddr(ip); err != nil {
-		return Lease{}, false, fmt.Errorf("lease %s: ip: %w", m, err)
-	}
-	l.Expires = fromDB(exp)
-	return l, true, nil
+	l, ok := s.leases.lookup(m)
+	return l, ok, nil
 }
 
-// Leases returns every stored lease, expired ones included, by MAC.
+// Leases returns every lease, expired ones included, by MAC.
 func (s *Store) Leases() ([]Lease, error) {
-	rows, err := s.r.Query(`SELECT mac, ip, network, expires FROM leases ORDER BY mac`)
-	if err != nil {
-		return nil, fmt.Errorf("list leases: %w", err)
-	}
-	defer rows.Close()
-	var out []Lease
-	for rows.Next() {
-		var l Lease
-		var ip string
-		var exp int64
-		if err := rows.Scan(&l.MAC, &ip, &l.Network, &exp); err != nil {
-			return nil, fmt.Errorf("list leases: %w", err)
-		}
-		if l.IP, err = netip.ParseAddr(ip); err != nil {
-			return nil, fmt.Errorf("lease %s: ip: %w", l.MAC, err)
-		}
-		l.Expires = fromDB(exp)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list leases: %w", err)
-	}
+	out := s.leases.all()
+	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.MAC, b.MAC) })
 	return out, nil
 }
 

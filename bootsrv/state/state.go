@@ -1,33 +1,46 @@
-// Package state keeps bootsrv's runtime state in an embedded SQLite
-// database (modernc.org/sqlite, pure Go): boot-mode overrides, node events
-// and the status derived from them, dynamic DHCP leases and discovered
-// (unknown) nodes. The inventory file stays the source of truth for what a
-// node is; this package records what happened to it.
+// Package state keeps bootsrv's runtime state: boot-mode overrides, node
+// events and the status derived from them, and discovered (unknown) nodes
+// in an embedded SQLite database (modernc.org/sqlite, pure Go); dynamic
+// DHCP leases in memory and in an append-only lease log (leases.log, see
+// leaselog.go), like Kea's memfile. The inventory file stays the source of
+// truth for what a node is; this package records what happened to it.
 //
 // Durability. The database runs in WAL mode with synchronous=FULL. One
 // goroutine owns the single write connection and commits in groups:
 // every write waiting at that moment shares one transaction and one fsync,
 // each in a savepoint of its own, so one caller's error never fails
-// another. What "acknowledged" means, per write:
+// another. The lease log is written the same way: every change waiting at
+// that moment is appended with one write and one fsync. What
+// "acknowledged" means, per write:
 //
 //   - Synchronous (SetModes, ClearModes, AddEvents, PutDiscovered,
 //     PutLeases, DeleteLease, and StartBoot of a node that has a once
-//     override): the call returns nil only after the commit's fsync, so
-//     the write survives a SIGKILL of bootsrv or a power loss. A mode
-//     switch acknowledged to trapctl, an event acknowledged to an agent,
-//     and the consumption of a --once override (before its script is
-//     served) are never lost.
+//     override): the call returns nil only after the fsync, so the write
+//     survives a SIGKILL of bootsrv or a power loss. A mode switch
+//     acknowledged to trapctl, an event acknowledged to an agent, and the
+//     consumption of a --once override (before its script is served) are
+//     never lost.
 //   - Queued (StartBoot of a node without a once override, QueueEvents,
-//     QueueLease): the call returns at once and the write is committed
-//     with the next group commit, at most LazyDelay (10 ms) later, or
-//     together with any synchronous write submitted after it. A crash in
-//     that window loses it: a boot counter a little low, bootsrv's own
-//     "ipxe" event missing, a dynamic lease not stored. None of these was
+//     QueueLease): the call returns at once and the write is made durable
+//     with the next group commit or lease log flush, at most LazyDelay
+//     (10 ms) later, or together with any synchronous write of the same
+//     kind (database or lease) or Flush called after it. A crash in that
+//     window loses it: a boot counter a little low, bootsrv's own "ipxe"
+//     event missing, a dynamic lease change not stored. None of these was
 //     promised to anyone; a lost lease is re-derived: the client renews
 //     or re-discovers, and MemLeases gives it an address again (the same
 //     one when still free, as leases are sticky). Queued writes are never
-//     dropped while bootsrv runs; Close commits them, and reads that show
-//     them (Status, Events) commit them first.
+//     dropped while bootsrv runs; Close writes them, and reads that show
+//     them (Status, Events) commit them first; LeaseOf and Leases answer
+//     from memory and show queued lease changes at once.
+//
+// The lease log is compacted (rewritten as one record per lease into a
+// temporary file, fsynced, renamed over the log, directory fsynced) at
+// Open and whenever it holds more than 4 records per lease (and at least
+// 65536). A crash can tear only the last record; Open ignores a torn or
+// corrupt record and everything after it, logs it, and compacts. Leases
+// an older bootsrv kept in the database's leases table are moved into the
+// log at Open (the table is left empty).
 //
 // The mode overrides and boot counters are also kept in memory (loaded at
 // Open, changed after the commit that makes a change durable), so ModeFor,
@@ -68,6 +81,7 @@ type Store struct {
 	cache      nodeCache
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
+	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
 }
 
 // Open opens (creating if needed) DIR/state.db and migrates its schema.
@@ -93,9 +107,14 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("state db %s: %w", path, err)
 	}
+	if s.leases, err = s.openLeases(ctx, dir); err != nil {
+		w.Close()
+		return nil, err
+	}
 
 	r, err := openDB(path, false)
 	if err != nil {
+		s.leases.close()
 		w.Close()
 		return nil, err
 	}
@@ -143,6 +162,9 @@ func (s *Store) Close() error {
 		}
 	})
 	var errs []error
+	if s.leases != nil {
+		errs = append(errs, s.leases.close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

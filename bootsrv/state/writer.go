@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -47,8 +48,11 @@ func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 	return err
 }
 
-// Flush commits every queued write and returns once they are durable.
-func (s *Store) Flush() error { return s.tx(context.Background(), "flush queued writes", nil) }
+// Flush commits every queued write (queued leases included) and returns
+// once they are durable.
+func (s *Store) Flush() error {
+	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync())
+}
 
 // txNow runs fn in a transaction of its own, bypassing the writer.
 func (s *Store) txNow(ctx context.Context, what string, fn func(*sql.Tx) error) error {
@@ -203,7 +207,7 @@ func (s *Store) lazyLost(lz lazyBatch, err error) {
 	}
 	s.lostLazy.Add(uint64(lz.size()))
 	slog.Default().Error("state: queued writes not stored", "db", s.path,
-		"boots", len(lz.boots), "events", len(lz.events), "leases", len(lz.leases), "err", err)
+		"boots", len(lz.boots), "events", len(lz.events), "err", err)
 }
 
 // observed reports an operation's latency to the observer (SetObserver).
@@ -219,5 +223,7 @@ func (s *Store) observed(op string, start time.Time, err error) {
 // must be quick and safe for concurrent use.
 func (s *Store) SetObserver(f func(op string, took time.Duration, err error)) { s.observe.Store(&f) }
 
-// QueuedLost is how many queued writes failed commits lost since Open.
-func (s *Store) QueuedLost() uint64 { return s.lostLazy.Load() }
+// QueuedLost is how many queued writes failed commits lost since Open
+// (queued lease changes whose append to the lease log failed included;
+// those are written again by the next compaction if bootsrv keeps running).
+func (s *Store) QueuedLost() uint64 { return s.lostLazy.Load() + s.leases.lost.Load() }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ type dhcpOpts struct {
 	MaxLoss  float64 // 0.025
 	Clients  int     // -R for the pool runs
 	Reserved int     // reservations (and -R) for the reservation runs
+	Cases    string  // comma-separated: "pool", "reservations"
 }
 
 // dhcpTarget is one server under test.
@@ -144,14 +146,18 @@ type dhcpRow struct {
 func (b *bench) benchDHCP(ctx context.Context) ([]dhcpRow, error) {
 	var rows []dhcpRow
 	for _, c := range []struct {
+		key      string
 		label    string
 		reserved int
 		mac      string
 		clients  int
 	}{
-		{"dynamic pool", 0, "00:0d:00:00:00:00", b.dhcp.Clients},
-		{fmt.Sprintf("%d reservations", b.dhcp.Reserved), b.dhcp.Reserved, "00:0c:00:00:00:00", b.dhcp.Reserved},
+		{"pool", "dynamic pool", 0, "00:0d:00:00:00:00", b.dhcp.Clients},
+		{"reservations", fmt.Sprintf("%d reservations", b.dhcp.Reserved), b.dhcp.Reserved, "00:0c:00:00:00:00", b.dhcp.Reserved},
 	} {
+		if !slices.Contains(strings.Split(b.dhcp.Cases, ","), c.key) {
+			continue
+		}
 		for _, sys := range []string{"Kea 2.2 memfile", "bootsrv"} {
 			dir, err := os.MkdirTemp(b.dir, "dhcp-")
 			if err != nil {

@@ -96,6 +96,7 @@ func run() error {
 	fs.Float64Var(&b.dhcp.MaxLoss, "dhcp-max-loss", 0.025, "highest share of lost exchanges that passes")
 	fs.IntVar(&b.dhcp.Clients, "dhcp-clients", 60000, "perfdhcp -R for the dynamic-pool runs")
 	fs.IntVar(&b.dhcp.Reserved, "dhcp-reservations", 10000, "static reservations (and perfdhcp -R) for the reservation runs")
+	fs.StringVar(&b.dhcp.Cases, "dhcp-cases", "pool,reservations", "DHCP cases to run: pool, reservations")
 	fs.IntVar(&b.stormNodes, "storm-nodes", 2000, "simulated nodes in the storm")
 	fs.DurationVar(&b.stormKill, "storm-kill", time.Second, "mean time between SIGKILLs of bootsrv in the storm")
 	fs.BoolVar(&b.verbose, "v", true, "log every step to stderr")

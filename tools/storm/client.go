@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/api"
@@ -31,6 +32,8 @@ type storm struct {
 	// inDoubt is the switch in flight when the storm ended: sent, maybe
 	// applied, never acknowledged. Its nodes may show either mode.
 	inDoubt *modeSet
+
+	booted atomic.Int64 // boots completed, all nodes (milestone kills)
 }
 
 type modeSet struct {
@@ -68,6 +71,7 @@ func (s *storm) node(ctx context.Context, i int) error {
 		if err := s.boot(ctx, i, b); err != nil {
 			return fmt.Errorf("boot %d: %w", b+1, err)
 		}
+		s.booted.Add(1)
 	}
 	return nil
 }

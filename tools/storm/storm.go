@@ -186,15 +186,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// killer SIGKILLs bootsrv at random intervals around KillEvery and
+// killer SIGKILLs bootsrv at random intervals around KillEvery, and when
+// a quarter, half and three quarters of all boots are done (so a storm
+// that a fast server finishes early is still cut three times), and
 // restarts it at once, until ctx ends.
 func (s *storm) killer(ctx context.Context, sup *Supervisor, kills *atomic.Int64) error {
+	total := int64(s.cfg.Nodes * s.cfg.Boots)
+	milestones := []int64{total / 4, total / 2, total * 3 / 4}
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
 	for {
-		d := s.cfg.KillEvery/2 + rand.N(s.cfg.KillEvery)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(d):
+		timer := time.NewTimer(s.cfg.KillEvery/2 + rand.N(s.cfg.KillEvery))
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return nil
+			case <-timer.C:
+				break wait
+			case <-poll.C:
+				if len(milestones) > 0 && milestones[0] > 0 && s.booted.Load() >= milestones[0] {
+					milestones = milestones[1:]
+					timer.Stop()
+					break wait
+				}
+			}
 		}
 		if err := sup.Kill(); err != nil {
 			return err
