@@ -12,13 +12,7 @@ import (
 // FuzzHandle feeds arbitrary bytes through dhcpv4.FromBytes and the whole
 // handler: it must never panic, and any reply must parse back.
 func FuzzHandle(f *testing.F) {
-	seed := func(mods ...dhcpv4.Modifier) {
-		p, err := dhcpv4.New(append([]dhcpv4.Modifier{dhcpv4.WithHwAddr(macNew)}, mods...)...)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(p.ToBytes())
-	}
+	seed := func(mods ...dhcpv4.Modifier) { seedPacket(f, mods...) }
 	seed(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), withArch(iana.INTEL_X86PC))
 	seed(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), dhcpv4.WithUserClass("iPXE", false), dhcpv4.WithRelay(net.IPv4(127, 0, 0, 1)))
 	seed(dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), withRequested("127.0.0.100"), withServerID("127.0.0.1"))
@@ -46,4 +40,14 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("reply does not parse: %v", err)
 		}
 	})
+}
+
+// seedPacket adds a packet from macNew with mods to a fuzz corpus.
+func seedPacket(f *testing.F, mods ...dhcpv4.Modifier) {
+	f.Helper()
+	p, err := dhcpv4.New(append([]dhcpv4.Modifier{dhcpv4.WithHwAddr(macNew)}, mods...)...)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(p.ToBytes())
 }

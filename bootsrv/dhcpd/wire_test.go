@@ -113,13 +113,7 @@ func TestWireFallsBack(t *testing.T) {
 // FuzzWire: the server with the fast path and the server with dhcpv4 only
 // answer the same bytes with the same reply, destination and counters.
 func FuzzWire(f *testing.F) {
-	seed := func(mods ...dhcpv4.Modifier) {
-		p, err := dhcpv4.New(append([]dhcpv4.Modifier{dhcpv4.WithHwAddr(macNew)}, mods...)...)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(p.ToBytes())
-	}
+	seed := func(mods ...dhcpv4.Modifier) { seedPacket(f, mods...) }
 	seed(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), withArch(iana.INTEL_X86PC))
 	seed(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), dhcpv4.WithUserClass("iPXE", true), dhcpv4.WithRelay(net.IPv4(127, 0, 0, 1)),
 		dhcpv4.WithGeneric(dhcpv4.OptionRelayAgentInformation, []byte{1, 1, 7}))
