@@ -48,11 +48,14 @@ func (s *Keeper) String() string {
 // Run implements plan.Step.
 func (s *Keeper) Run(ctx context.Context, env *plan.Env) error {
 	if unit := ramroot.FindUnit(env, s.Root+ramroot.NewRoot, IscsidUnit); unit != "" {
-		// iscsiadm -k 0: iscsid exits at once without logging out.
+		// iscsiadm -k 0: iscsid exits at once without logging out. Best
+		// effort: if it fails (no iscsid running), the sessions are up
+		// anyway and the OS's iscsid says why it cannot start.
 		if out, err := env.Run.Run(ctx, "iscsiadm", "-k", "0"); err != nil {
-			return fmt.Errorf("stop the initramfs iscsid for the image's %s: %w: %s", unit, err, strings.TrimSpace(string(out)))
+			logger(env).Warn("could not stop the initramfs iscsid for the image's own", "unit", unit, "err", err, "output", strings.TrimSpace(string(out)))
+		} else {
+			logger(env).Info("initramfs iscsid stopped: the booted OS's iscsid adopts the sessions", "unit", unit)
 		}
-		logger(env).Info("initramfs iscsid stopped: the booted OS's iscsid adopts the sessions", "unit", unit)
 	}
 	if !multipath(&s.Config) {
 		return nil

@@ -2,6 +2,7 @@ package iscsi
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -49,5 +50,19 @@ func TestKeeperHandover(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeeperStopFails: a failed `iscsiadm -k 0` (no iscsid) does not keep
+// the node from booting: the sessions are up either way.
+func TestKeeperStopFails(t *testing.T) {
+	m := ocean()
+	f := &unitFake{fake: newFake(""), units: debianUnits}
+	f.failRun["iscsiadm -k 0"] = errors.New("exit status 20")
+	if err := (&Keeper{Config: *m.ISCSI}).Run(context.Background(), &plan.Env{Manifest: m, Run: f, Sys: f}); err != nil {
+		t.Errorf("Keeper.Run with iscsiadm -k failing = %v, want nil (best effort)", err)
+	}
+	if !strings.Contains(f.text(), "keeper /sysroot mpatha") {
+		t.Errorf("Keeper.Run did not start pathd after the failed stop:\n%s", f.text())
 	}
 }
