@@ -85,7 +85,7 @@ func (s *Multipath) Run(ctx context.Context, env *plan.Env) error {
 		return err
 	}
 	if len(ps) < len(c.Portals) {
-		logger(env).Warn("multipath map with fewer paths than portals", "target", c.Target, "paths", len(ps), "portals", len(c.Portals))
+		env.Logger().Warn("multipath map with fewer paths than portals", "target", c.Target, "paths", len(ps), "portals", len(c.Portals))
 	}
 	wwid, err := st.ReadFile("/sys/block/" + ps[0].Disk + "/device/wwid")
 	if err != nil {

@@ -52,9 +52,9 @@ func (s *Keeper) Run(ctx context.Context, env *plan.Env) error {
 		// effort: if it fails (no iscsid running), the sessions are up
 		// anyway and the OS's iscsid says why it cannot start.
 		if out, err := env.Run.Run(ctx, "iscsiadm", "-k", "0"); err != nil {
-			logger(env).Warn("could not stop the initramfs iscsid for the image's own", "unit", unit, "err", err, "output", strings.TrimSpace(string(out)))
+			env.Logger().Warn("could not stop the initramfs iscsid for the image's own", "unit", unit, "err", err, "output", strings.TrimSpace(string(out)))
 		} else {
-			logger(env).Info("initramfs iscsid stopped: the booted OS's iscsid adopts the sessions", "unit", unit)
+			env.Logger().Info("initramfs iscsid stopped: the booted OS's iscsid adopts the sessions", "unit", unit)
 		}
 	}
 	if !multipath(&s.Config) {

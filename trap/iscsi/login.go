@@ -181,7 +181,7 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 		// The listener outlives this step: the agent's logger, not the
 		// step's (a `trap` command's output ends with the command).
 		if err := sl.StartSyslog(slog.Default()); err != nil {
-			logger(env).Warn("iscsid's messages will not show", "err", err)
+			env.Logger().Warn("iscsid's messages will not show", "err", err)
 		}
 	}
 	if !iscsidRunning(st, s.Root) {
@@ -214,7 +214,7 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 		return fmt.Errorf("iscsi login to %s failed: %s", c.Target, strings.Join(failed, "; "))
 	}
 	for _, f := range failed {
-		logger(env).Warn("iscsi login failed on one portal", "target", c.Target, "err", f)
+		env.Logger().Warn("iscsi login failed on one portal", "target", c.Target, "err", f)
 	}
 	return nil
 }

@@ -24,7 +24,6 @@ package iscsi
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -180,13 +179,6 @@ func (o *overlay) String() string {
 		s += fmt.Sprintf("%s (lower %s, upper %s/upper/%s)", path.Join(ramroot.NewRoot, p), path.Join(ramroot.LowerDir, p), o.Scratch, ramroot.OverlayName(p))
 	}
 	return s
-}
-
-func logger(env *plan.Env) *slog.Logger {
-	if env.Log == nil {
-		return slog.Default()
-	}
-	return env.Log
 }
 
 type invalid struct {

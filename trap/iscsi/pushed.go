@@ -120,7 +120,7 @@ func (s *SecretSet) Run(ctx context.Context, env *plan.Env) error {
 		return fmt.Errorf("secret %s: empty standard input (trap secret set %s < FILE)", s.Secret, s.Secret)
 	}
 	PushSecret(s.Secret, v)
-	logger(env).Info("secret kept in memory", "name", s.Secret, "bytes", len(v))
+	env.Logger().Info("secret kept in memory", "name", s.Secret, "bytes", len(v))
 	return nil
 }
 
@@ -148,7 +148,7 @@ func (s *ConfigSet) Run(ctx context.Context, env *plan.Env) error {
 		return err
 	}
 	PushConfig(&c)
-	logger(env).Info("iscsi config kept in memory", "target", c.Target, "portals", strings.Join(c.Portals, ","))
+	env.Logger().Info("iscsi config kept in memory", "target", c.Target, "portals", strings.Join(c.Portals, ","))
 	return nil
 }
 

@@ -131,7 +131,7 @@ func (s *SysrootConfig) Run(ctx context.Context, env *plan.Env) error {
 		}
 		units = append(units, MultipathdUnit)
 	}
-	log := logger(env)
+	log := env.Logger()
 	for _, u := range units {
 		if ramroot.FindUnit(env, root, u) == "" {
 			what := "the running sessions stay up unmanaged"

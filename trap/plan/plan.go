@@ -61,6 +61,14 @@ type Env struct {
 	DryRun bool
 }
 
+// Logger is env.Log, or slog.Default() when it is nil.
+func (e *Env) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.Default()
+	}
+	return e.Log
+}
+
 // Plan is an ordered list of steps.
 type Plan []Step
 
@@ -93,14 +101,14 @@ func (p Plan) Run(ctx context.Context, env *Env, start int) error {
 	for i := start; i < len(p); i++ {
 		s := p[i]
 		env.report(manifest.PhaseStepStart, s.Name(), "")
-		env.logger().Info("step", "n", i+1, "step", s.Name(), "what", s.String())
+		env.Logger().Info("step", "n", i+1, "step", s.Name(), "what", s.String())
 		err := s.Run(ctx, env)
 		if err == nil {
 			env.report(manifest.PhaseStepDone, s.Name(), "")
 			continue
 		}
 		if be, ok := s.(BestEffort); ok && be.BestEffort() {
-			env.logger().Warn("best-effort step failed", "step", s.Name(), "err", err)
+			env.Logger().Warn("best-effort step failed", "step", s.Name(), "err", err)
 			env.report(manifest.PhaseStepDone, s.Name(), "best effort: "+err.Error())
 			continue
 		}
@@ -108,13 +116,6 @@ func (p Plan) Run(ctx context.Context, env *Env, start int) error {
 		return &StepError{Index: i, Step: s, Err: err}
 	}
 	return nil
-}
-
-func (env *Env) logger() *slog.Logger {
-	if env.Log == nil {
-		return slog.Default()
-	}
-	return env.Log
 }
 
 func (env *Env) report(phase, step, msg string) {

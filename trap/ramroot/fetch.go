@@ -75,7 +75,7 @@ func (s *Fetch) Run(ctx context.Context, env *plan.Env) error {
 		return fmt.Errorf("image %s: transport %q not supported (http or torrent)", s.Image.Name, s.Image.Transport)
 	}
 	if got, err := fileSHA256(dst); err == nil && got == s.Image.SHA256 {
-		logger(env).Info("image already present", "image", s.Image.Name, "path", dst)
+		env.Logger().Info("image already present", "image", s.Image.Name, "path", dst)
 		return nil
 	}
 	if err := env.Sys.MkdirAll(filepath.Dir(dst)); err != nil {
@@ -90,7 +90,7 @@ func (s *Fetch) Run(ctx context.Context, env *plan.Env) error {
 			return s.fetchTorrent(ctx, env, dst)
 		}
 		msg := fmt.Sprintf("transport torrent: %s is not in this initramfs (trapctl initrd build --torrent); fetching over HTTP", helper)
-		logger(env).Warn(msg, "image", s.Image.Name)
+		env.Logger().Warn(msg, "image", s.Image.Name)
 		if env.Report != nil {
 			env.Report(manifest.Event{Node: nodeName(env), Phase: manifest.PhaseProgress, Message: msg,
 				Data: map[string]string{"step": s.Name(), "image": s.Image.Name, "transport": manifest.TransportHTTP}})
@@ -145,7 +145,7 @@ func (s *Fetch) Run(ctx context.Context, env *plan.Env) error {
 		os.Remove(part)
 		return fmt.Errorf("image %s: %w", s.Image.Name, err)
 	}
-	logger(env).Info("image fetched", "image", s.Image.Name, "bytes", n)
+	env.Logger().Info("image fetched", "image", s.Image.Name, "bytes", n)
 	return nil
 }
 

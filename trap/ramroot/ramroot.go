@@ -23,7 +23,6 @@ package ramroot
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path"
 	"regexp"
 
@@ -176,13 +175,6 @@ func prepare(m *manifest.Manifest) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("manifest %s: init %q: want an absolute path", c.Node, c.Init)
 	}
 	return &c, nil
-}
-
-func logger(env *plan.Env) *slog.Logger {
-	if env.Log == nil {
-		return slog.Default()
-	}
-	return env.Log
 }
 
 // invalid is a step that cannot be built from the manifest.

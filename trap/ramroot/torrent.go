@@ -82,14 +82,14 @@ func (s *Fetch) fetchTorrent(ctx context.Context, env *plan.Env, dst string) err
 	if err != nil {
 		return fmt.Errorf("image %s: %s: %w", img.Name, helper, err)
 	}
-	cmd.Stderr = &logWriter{log: logger(env).With("helper", "trap-torrent")}
+	cmd.Stderr = &logWriter{log: env.Logger().With("helper", "trap-torrent")}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("image %s: start %s: %w", img.Name, helper, err)
 	}
 	p := &helperProc{cmd: cmd, image: img.Name, env: env, every: every,
 		doneCh: make(chan report.Line, 1), exited: make(chan struct{})}
 	go p.read(out)
-	logger(env).Info("image torrent", "image", img.Name, "torrent", img.Torrent.URL, "pid", cmd.Process.Pid)
+	env.Logger().Info("image torrent", "image", img.Name, "torrent", img.Torrent.URL, "pid", cmd.Process.Pid)
 
 	select {
 	case l := <-p.doneCh:
@@ -100,7 +100,7 @@ func (s *Fetch) fetchTorrent(ctx context.Context, env *plan.Env, dst string) err
 		seeding.mu.Lock()
 		seeding.cur = p
 		seeding.mu.Unlock()
-		logger(env).Info("image fetched over torrent; seeding until switch_root", "image", img.Name,
+		env.Logger().Info("image fetched over torrent; seeding until switch_root", "image", img.Name,
 			"from_peers", l.Progress.FromPeers, "from_web", l.Progress.FromWeb, "ms", l.ElapsedMS)
 		return nil
 	case <-p.exited:
@@ -121,7 +121,7 @@ func (p *helperProc) read(r io.Reader) {
 	for sc.Scan() {
 		l, err := report.Parse(sc.Bytes())
 		if err != nil {
-			logger(p.env).Warn("trap-torrent output", "err", err)
+			p.env.Logger().Warn("trap-torrent output", "err", err)
 			continue
 		}
 		p.mu.Lock()
@@ -176,7 +176,7 @@ func (p *helperProc) stop() {
 	select {
 	case <-p.exited:
 	case <-time.After(stopTimeout):
-		logger(p.env).Warn("trap-torrent did not stop; killing it", "pid", p.cmd.Process.Pid)
+		p.env.Logger().Warn("trap-torrent did not stop; killing it", "pid", p.cmd.Process.Pid)
 		p.cmd.Process.Kill()
 		<-p.exited
 	}
@@ -236,7 +236,7 @@ func StopSeeding(env *plan.Env) {
 	if env == nil {
 		env = p.env
 	}
-	logger(env).Info("stopped seeding", "image", p.image, "uploaded", last.Progress.Uploaded)
+	env.Logger().Info("stopped seeding", "image", p.image, "uploaded", last.Progress.Uploaded)
 }
 
 // Seeding reports whether a torrent helper is seeding (tests, `trap` CLI).

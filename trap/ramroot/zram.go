@@ -68,7 +68,7 @@ func (s *Zram) one(ctx context.Context, env *plan.Env, z manifest.Zram) error {
 	if ok, err := mounted(env, target); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	} else if ok {
-		logger(env).Info("zram already mounted", "device", name, "mount", target)
+		env.Logger().Info("zram already mounted", "device", name, "mount", target)
 		return nil
 	}
 	h := host(env)
