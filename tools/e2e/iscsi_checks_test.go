@@ -42,6 +42,14 @@ func checkISCSIBoot(ctx context.Context, t *testing.T, n *lab.Node, paths int) {
 			t.Errorf("%s: /proc/mounts has no match for %s:\n%s", n.Name, re, mounts)
 		}
 	}
+	if paths > 1 { // the path keeper runs in the booted OS (it chroots into the new root)
+		if err := n.WaitConsole(ctx, `msg="pathd: keeping multipath paths"`, 30*time.Second); err != nil {
+			t.Errorf("%s: trap pathd did not start: %v\n%s", n.Name, err, n.ConsoleTail(40))
+		}
+		if m := regexp.MustCompile(`(?m)DisklessTrap: pathd:.*$`).FindString(text); m != "" {
+			t.Errorf("%s: trap pathd failed: %s", n.Name, m)
+		}
+	}
 	var stack []string
 	if paths > 1 {
 		stack = []string{`(?m)^dm-\d+ mpatha uuid=mpath-\S+ ro=1 slaves: sd[a-z]+ sd[a-z]+ $`, `(?m)^dm-\d+ luks_root uuid=CRYPT-LUKS2-\S+ ro=1 slaves: dm-\d+ $`}

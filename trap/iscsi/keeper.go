@@ -71,8 +71,11 @@ var keeper struct {
 	cmd *exec.Cmd
 }
 
-// StartKeeper implements Storage: /proc/self/exe pathd -root ROOT MAPS...,
-// in its own session, output on the agent's stderr (the console).
+// StartKeeper implements Storage: /proc/self/exe pathd -root-fd 3 MAPS...
+// with ROOT open as fd 3 (the agent goes on to switch_root at once, which
+// moves ROOT to /: a path would be gone by the time pathd chroots, an open
+// directory still names it), in its own session, output on the agent's
+// stderr (the console).
 func (Real) StartKeeper(root string, maps []string) error {
 	keeper.mu.Lock()
 	defer keeper.mu.Unlock()
@@ -83,12 +86,18 @@ func (Real) StartKeeper(root string, maps []string) error {
 	if err != nil {
 		self = "/proc/self/exe"
 	}
-	cmd := exec.Command(self, append([]string{"pathd", "-root", root}, maps...)...)
+	dir, err := os.Open(root)
+	if err != nil {
+		return fmt.Errorf("pathd root: %w", err)
+	}
+	defer dir.Close() // the child has its own copy
+	cmd := exec.Command(self, append([]string{"pathd", "-root-fd", "3"}, maps...)...)
 	cmd.Args[0] = pathd.Argv0
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.ExtraFiles = []*os.File{dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s pathd -root %s %s: %w", self, root, strings.Join(maps, " "), err)
+		return fmt.Errorf("%s pathd -root-fd 3 (%s) %s: %w", self, root, strings.Join(maps, " "), err)
 	}
 	keeper.cmd = cmd
 	go cmd.Wait()

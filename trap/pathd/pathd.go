@@ -7,8 +7,10 @@
 // kernel queues or retries on the other paths; nothing in the kernel puts
 // a path back. In the trap the agent's checker does that; at switch_root
 // the agent is replaced by the OS's init, so the agent starts pathd first:
-// pathd chroots into the new root (/sysroot, already assembled), waits
-// until switch_root has moved /dev and /proc in, then every Interval runs
+// pathd chroots into the new root (/sysroot, already assembled; the agent
+// passes it as an open directory, RootFD, because switch_root may move it
+// to / before pathd gets to run), waits until switch_root has moved /dev
+// and /proc in, then every Interval runs
 // dmmap.Checker on each map (probe a failed path's disk, "reinstate_path"
 // when it answers). It exits when a multipathd process appears: the
 // booted OS's own daemon owns the maps then.
@@ -38,6 +40,10 @@ const Argv0 = "@trap-pathd"
 type Config struct {
 	// Root is chrooted into first ("" stays in the current root).
 	Root string
+	// RootFD, when > 0, is an open directory chrooted into first instead
+	// of Root: it names the new root even after switch_root has moved it
+	// (a path like /sysroot does not exist any more then).
+	RootFD int
 	// Maps are the multipath map names ("mpatha").
 	Maps []string
 	// Interval between checks (default 5 s).
@@ -71,7 +77,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return &dmmap.Checker{Map: name, Log: log}
 		}
 	}
-	if cfg.Root != "" {
+	if cfg.RootFD > 0 {
+		if err := chrootFD(cfg.RootFD); err != nil {
+			return err
+		}
+	} else if cfg.Root != "" {
 		if err := unix.Chroot(cfg.Root); err != nil {
 			return fmt.Errorf("pathd: chroot %s: %w", cfg.Root, err)
 		}
@@ -118,6 +128,22 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-t.C:
 		}
 	}
+}
+
+// chrootFD makes the directory open on fd the process's root and working
+// directory, then closes fd.
+func chrootFD(fd int) error {
+	defer unix.Close(fd)
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("pathd: fchdir to root fd %d: %w", fd, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("pathd: chroot to root fd %d: %w", fd, err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return fmt.Errorf("pathd: chdir / in root fd %d: %w", fd, err)
+	}
+	return nil
 }
 
 // Multipathd returns the PID of a running multipathd (0: none), from

@@ -2,10 +2,13 @@ package pathd
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,5 +76,49 @@ func TestRun(t *testing.T) {
 func TestRunNoMaps(t *testing.T) {
 	if err := Run(context.Background(), Config{}); err == nil {
 		t.Error("Run(no maps) = nil, want an error")
+	}
+}
+
+// TestRunRootFD: the agent opens the new root and starts pathd, then
+// switch_root moves that root at once. pathd must land in the moved root
+// (the directory it was handed), never fail on the old path: here the
+// directory is renamed before pathd starts, and pathd (a child process,
+// chroot needs one of its own) must still see the root's marker file.
+func TestRunRootFD(t *testing.T) {
+	if os.Getenv("DT_PATHD_CHILD") != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // no multipathd seen: wrong root
+		defer cancel()
+		err := Run(ctx, Config{RootFD: 3, Maps: []string{"mpatha"}, Interval: time.Millisecond,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Proc: "/proc-fake"})
+		if err != nil {
+			fmt.Println("child:", err)
+			os.Exit(1)
+		}
+		b, err := os.ReadFile("/marker")
+		fmt.Printf("child: /marker %q %v\n", b, err)
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("chroot needs root")
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "sysroot")
+	os.MkdirAll(filepath.Join(root, "proc-fake", "7"), 0o755)
+	os.WriteFile(filepath.Join(root, "proc-fake", "7", "comm"), []byte("multipathd\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "marker"), []byte("new root"), 0o644)
+	f, err := os.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Rename(root, filepath.Join(dir, "moved")); err != nil { // switch_root's move
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestRunRootFD$")
+	cmd.Env = append(os.Environ(), "DT_PATHD_CHILD=1")
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `child: /marker "new root" <nil>`) {
+		t.Errorf("pathd -root-fd on a moved root: %v\n%s", err, out)
 	}
 }
