@@ -89,6 +89,7 @@ func checkFailover(ctx context.Context, t *testing.T, l *lab.Lab, n *lab.Node, n
 	if lines := grepLines(text, "trap-pathd"); lines != "" {
 		t.Logf("%s: pathd on the console:\n%s", n.Name, lines)
 	}
+	t.Logf("%s: iscsid on the console:\n%s", n.Name, grepLines(text, "iscsid"))
 }
 
 func grepLines(text, substr string) string {

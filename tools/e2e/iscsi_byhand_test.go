@@ -13,13 +13,30 @@ import (
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
 )
 
-// byHand drives cn021 in the trap over SSH and returns trapctl's output.
+// byHand: cn021 boots in mode iscsi with a wrong mutual-CHAP secret in
+// bootsrv's store (its own secret name, mutualCN021): the login step fails
+// and the node stays in the trap with the error on the console and as an
+// event. Then the admin drives it over SSH: pushes the LUKS key and the
+// right secret, runs every step by hand and `trap continue`. Returns
+// trapctl's output.
 func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node, tg *iscsilab.Target, mutual string) string {
 	node := n.Name
 	if err := n.WaitConsole(ctx, "root@"+node+"_DisklessTrap:/root#", 4*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("TIMING %s: power-on to trap prompt %.1fs", node, n.Elapsed().Seconds())
+	t.Logf("TIMING %s: power-on to trap prompt (failed login) %.1fs", node, n.Elapsed().Seconds())
+	// The error spans lines (iscsiadm's output is part of it).
+	console := lab.CleanConsole(n.ConsoleText())
+	failure := console[max(0, strings.Index(console, "*** DisklessTrap: step 1 (iscsi login) failed")):]
+	t.Logf("%s console: %.300s", node, failure)
+	for _, want := range []string{"step 1 (iscsi login) failed", iscsiPortals[0].String() + ": authentication failed", iscsiPortals[1].String() + ": authentication failed", "mutual CHAP user " + mutualUser} {
+		if !strings.Contains(failure, want) {
+			t.Errorf("%s: the console does not say %q about the failed login:\n%s", node, want, n.ConsoleTail(30))
+		}
+	}
+	if ev, err := c.Trapctl(ctx, "events", node); err != nil || !regexp.MustCompile(`step-failed.*iscsi login.*`+regexp.QuoteMeta(iscsiPortals[0].String())+`: authentication failed`).MatchString(ev) {
+		t.Errorf("trapctl events %s: no step-failed event naming the portal (%v):\n%s", node, err, ev)
+	}
 	if err := c.WaitSSH(ctx, node, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -56,32 +73,16 @@ func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Nod
 	}
 	trapctlOut.WriteString(must("cat /proc/cmdline; trap manifest"))
 
-	// The LUKS key from bootsrv's store into the agent's memory; a wrong
-	// mutual-CHAP secret (pushed secrets win over pulled ones).
-	push(nil, "luks", "push", node, "testos")
-	wrong := randHex(8)
-	push([]byte(wrong), "secret", "push", node, "iscsi-mutual")
-	t1 := time.Now()
-	out, err := ssh("trap iscsi login")
-	t.Logf("%s$ trap iscsi login  (wrong mutual CHAP secret, %.1fs)\n%s", node, time.Since(t1).Seconds(), strings.TrimSpace(out))
-	if err == nil {
-		t.Fatalf("trap iscsi login with a wrong mutual CHAP secret succeeded")
-	}
-	for _, want := range []string{iscsiPortals[0].String() + ": authentication failed", iscsiPortals[1].String() + ": authentication failed", "mutual CHAP user " + mutualUser} {
-		if !strings.Contains(out, want) {
-			t.Errorf("trap iscsi login with a wrong mutual CHAP secret: output does not say %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, wrong) || strings.Contains(n.ConsoleText(), wrong) {
-		t.Errorf("the wrong CHAP secret shows in the login output or on the console")
-	}
 	if s := must("ls /sys/class/iscsi_session | wc -l"); strings.TrimSpace(s) != "0" {
 		t.Errorf("sessions after the failed login: %s, want 0", s)
 	}
 
-	push([]byte(mutual), "secret", "push", node, "iscsi-mutual")
+	// The LUKS key from bootsrv's store into the agent's memory, and the
+	// right mutual-CHAP secret (pushed secrets win over pulled ones).
+	push(nil, "luks", "push", node, "testos")
+	push([]byte(mutual), "secret", "push", node, mutualCN021)
 	must("trap iscsi login")
-	out = must("for s in /sys/class/iscsi_session/session*; do echo $(cat $s/targetname) $(cat $s/device/connection*/iscsi_connection/connection*/persistent_address); done")
+	out := must("for s in /sys/class/iscsi_session/session*; do echo $(cat $s/targetname) $(cat $s/device/connection*/iscsi_connection/connection*/persistent_address); done")
 	for _, p := range iscsiPortals {
 		if !strings.Contains(out, iscsiTarget+" "+p.Addr().String()) {
 			t.Errorf("no iSCSI session to %s via %s:\n%s", iscsiTarget, p.Addr(), out)

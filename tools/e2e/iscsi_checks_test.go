@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -40,6 +41,32 @@ func checkISCSIBoot(ctx context.Context, t *testing.T, n *lab.Node, paths int) {
 	for _, re := range res {
 		if !regexp.MustCompile(re).MatchString(mounts) {
 			t.Errorf("%s: /proc/mounts has no match for %s:\n%s", n.Name, re, mounts)
+		}
+	}
+	// The handover of the sessions: the trap stopped its iscsid, the OS
+	// started its own from the unit the trap enabled (sysinit.target, as
+	// Debian's unit says), and it is the only one.
+	started := regexp.MustCompile(`(?m)^DT-OS-UNIT iscsid\.service \(/etc/systemd/system/sysinit\.target\.wants\) started pid (\d+)$`).FindStringSubmatch(text)
+	procs := regexp.MustCompile(`(?m)^iscsid processes \(pid/ppid\):(.*)$`).FindStringSubmatch(devices)
+	boot := text[:max(0, strings.Index(text, "DT-OS-BOOTED"))]
+	managed := fmt.Sprintf("DT-OS-UNIT iscsid.service: %d of %d sessions managed by iscsid, %d logged in", paths, paths, paths)
+	relogins := len(regexp.MustCompile(`(?m)^iscsid: connection\d+:0 is operational after recovery`).FindAllString(boot, -1))
+	switch {
+	case !strings.Contains(text, "initramfs iscsid stopped: the booted OS's iscsid adopts the sessions"):
+		t.Errorf("%s: the path keeper did not stop the initramfs iscsid:\n%s", n.Name, n.ConsoleTail(40))
+	case started == nil:
+		t.Errorf("%s: the test OS did not start iscsid.service from sysinit.target.wants:\n%s", n.Name, n.ConsoleTail(40))
+	case !strings.Contains(boot, managed) || relogins != paths:
+		// The OS's iscsid logs each session in again when it takes it
+		// over, with the CHAP settings it reads from sysfs.
+		t.Errorf("%s: want %q and %d re-logins by the OS's iscsid (%d):\n%s", n.Name, managed, paths, relogins, n.ConsoleTail(40))
+	case procs == nil:
+		t.Errorf("%s: no iscsid process list:\n%s", n.Name, devices)
+	default:
+		for _, p := range strings.Fields(procs[1]) { // the OS's iscsid or a child of it
+			if pid, ppid, _ := strings.Cut(p, "/"); pid != started[1] && ppid != started[1] {
+				t.Errorf("%s: iscsid %s in the booted OS is not the OS's (pid %s) nor its child: the initramfs iscsid still runs?", n.Name, p, started[1])
+			}
 		}
 	}
 	if paths > 1 { // the path keeper runs in the booted OS (it chroots into the new root)

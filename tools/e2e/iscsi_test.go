@@ -28,9 +28,52 @@ const (
 	iscsiTarget = "iqn.2026-11.lab.dt:testos"
 	chapUser    = "dt_initiator"
 	mutualUser  = "testos_target"
+	// mutualCN021 is cn021's own mutual-CHAP secret name: the test stores
+	// a wrong value under it, so cn021's login fails.
+	mutualCN021 = "iscsi-mutual-cn021"
 )
 
 var iscsiPortals = []netip.AddrPort{netip.MustParseAddrPort("198.18.0.1:3260"), netip.MustParseAddrPort("198.19.0.1:3260")}
+
+// addHostBinary copies the host's binary src to dst in the image folder
+// root, with its shared libraries and ELF interpreter at their own paths.
+func addHostBinary(root, src, dst string) error {
+	libs, err := initrd.ResolveLibraries(src, nil)
+	if err != nil {
+		return err
+	}
+	if err := copyFile(src, filepath.Join(root, dst)); err != nil {
+		return err
+	}
+	for _, l := range libs {
+		if err := copyFile(l, filepath.Join(root, l)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFile copies src (following symlinks) to dst with src's mode.
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, fi.Mode().Perm())
+}
+
+// withAttr returns attrs with key set to value.
+func withAttr(attrs map[string]string, key, value string) map[string]string {
+	attrs[key] = value
+	return attrs
+}
 
 func initiator(node string) string { return "iqn.2026-11.lab.dt:" + node }
 
@@ -58,11 +101,13 @@ func iscsiAttrs(portals ...netip.AddrPort) map[string]string {
 // bootsrv's secret store); tgtd exports it with CHAP, mutual CHAP and an
 // initiator ACL.
 //
-//   - cn021 (two NICs, multipath) is held in the trap once; over SSH the
-//     admin pushes the LUKS key (`trapctl luks push cn021 testos`) and a
-//     wrong mutual-CHAP secret: `trap iscsi login` fails naming the portals
-//     and the authentication failure; with the right secret every step runs
-//     by hand, then `trap continue` boots the test OS.
+//   - cn021 (two NICs, multipath) boots in mode iscsi with a wrong
+//     mutual-CHAP secret in bootsrv's store: the login fails and the node
+//     stays in the trap, the error naming the portals and the
+//     authentication failure on the console and in `trapctl events`; over
+//     SSH the admin pushes the LUKS key (`trapctl luks push cn021 testos`)
+//     and the right secret, runs every step by hand, then `trap continue`
+//     boots the test OS.
 //   - cn023 (two NICs, multipath) boots straight to the OS in mode iscsi,
 //     pulling its secrets over TLS with bootsrv's pinned certificate; then
 //     a path's link is cut under a read loop and brought back.
@@ -102,6 +147,16 @@ func TestISCSIRoot(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, filepath.Join(root, "images/testos/build.sh"), osDir, "testos").CombinedOutput(); err != nil {
 		t.Fatalf("images/testos/build.sh: %v\n%s", err, out)
 	}
+	// open-iscsi in the image, as on a distribution: the trap enables
+	// iscsid.service and stops its own iscsid; the OS's adopts the sessions.
+	for _, b := range [][2]string{{"/usr/sbin/iscsid", "/sbin/iscsid"}, {"/sbin/iscsiadm", "/sbin/iscsiadm"}} {
+		if err := addHostBinary(osDir, b[0], b[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := copyFile("/lib/systemd/system/iscsid.service", filepath.Join(osDir, "lib/systemd/system/iscsid.service")); err != nil {
+		t.Fatal(err)
+	}
 	varDir := filepath.Join(dir, "var")
 	os.MkdirAll(filepath.Join(varDir, "lib"), 0o755)
 	if err := os.WriteFile(filepath.Join(varDir, "dt-var-marker"), []byte("var from LVM\n"), 0o644); err != nil {
@@ -114,7 +169,7 @@ func TestISCSIRoot(t *testing.T) {
 
 	nodes := []labcluster.Node{
 		{Name: "cn021", MAC: "52:54:00:18:00:21", IP: "198.18.0.21", MAC2: "52:54:00:19:00:21", IP2: "198.19.0.21",
-			Firmware: lab.BIOS, Mode: string(manifest.ModeISCSI), Attrs: iscsiAttrs(iscsiPortals...)},
+			Firmware: lab.BIOS, Mode: string(manifest.ModeISCSI), Attrs: withAttr(iscsiAttrs(iscsiPortals...), "mutual_chap_secret", mutualCN021)},
 		{Name: "cn022", MAC: "52:54:00:18:00:22", IP: "198.18.0.22",
 			Firmware: lab.BIOS, Mode: string(manifest.ModeISCSI), Attrs: iscsiAttrs(iscsiPortals[0])},
 		{Name: "cn023", MAC: "52:54:00:18:00:23", IP: "198.18.0.23", MAC2: "52:54:00:19:00:23", IP2: "198.19.0.23",
@@ -135,9 +190,10 @@ func TestISCSIRoot(t *testing.T) {
 		}
 		return out
 	}
-	chap, mutual := randHex(8), randHex(8) // CHAP secrets: 12..16 characters
+	chap, mutual, wrong := randHex(8), randHex(8), randHex(8) // CHAP secrets: 12..16 characters
 	admin([]byte(chap), "secret", "set", "iscsi-chap")
 	admin([]byte(mutual), "secret", "set", "iscsi-mutual")
+	admin([]byte(wrong), "secret", "set", mutualCN021)
 
 	// trapctl image encrypt: LUKS2 container, key into bootsrv's store.
 	t0 := time.Now()
@@ -149,7 +205,7 @@ func TestISCSIRoot(t *testing.T) {
 	if len(luksKey) < 32 {
 		t.Fatalf("trapctl secret show luks-testos: %d characters, want a generated key", len(luksKey))
 	}
-	secrets := map[string]string{"LUKS key": luksKey, "CHAP secret": chap, "mutual CHAP secret": mutual}
+	secrets := map[string]string{"LUKS key": luksKey, "CHAP secret": chap, "mutual CHAP secret": mutual, "cn021's wrong mutual CHAP secret": wrong}
 	trapctlOut := encOut
 
 	var initiators []string
@@ -165,10 +221,8 @@ func TestISCSIRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// cn021 in the trap once (by hand), cn023 straight to the OS (pull).
-	if _, err := c.Trapctl(ctx, "mode", "set", "cn021", "trap", "--once"); err != nil {
-		t.Fatal(err)
-	}
+	// cn021 fails its login and stays in the trap (then by hand), cn023
+	// goes straight to the OS (pull).
 	booted := map[string]*lab.Node{}
 	for _, name := range []string{"cn021", "cn023"} {
 		n, err := c.Boot(name)

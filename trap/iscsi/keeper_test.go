@@ -24,7 +24,7 @@ func TestKeeperHandover(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		m     *manifest.Manifest
-		units map[string]bool
+		units map[string]string
 		want  []string
 		not   []string
 	}{

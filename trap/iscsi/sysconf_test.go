@@ -18,16 +18,24 @@ import (
 // (paths without root) and, optionally, a write that fails.
 type unitFake struct {
 	*fake
-	units     map[string]bool
-	failWrite string // a path suffix whose WriteFile fails
+	units     map[string]string // path -> unit file
+	failWrite string            // a path suffix whose WriteFile fails
 }
 
 func (u *unitFake) Exists(p string) bool {
-	if u.units[u.rel(p)] {
+	if _, ok := u.units[u.rel(p)]; ok {
 		u.rec("exists %s = true", u.rel(p))
 		return true
 	}
 	return u.fake.Exists(p)
+}
+
+func (u *unitFake) ReadFile(p string) ([]byte, error) {
+	if text, ok := u.units[u.rel(p)]; ok {
+		u.rec("read %s", u.rel(p))
+		return []byte(text), nil
+	}
+	return u.fake.ReadFile(p)
 }
 
 func (u *unitFake) WriteFile(p string, data []byte, mode uint32) error {
@@ -37,10 +45,11 @@ func (u *unitFake) WriteFile(p string, data []byte, mode uint32) error {
 	return u.fake.WriteFile(p, data, mode)
 }
 
-// debianUnits are where Debian's open-iscsi and multipath-tools put them.
-var debianUnits = map[string]bool{
-	"/sysroot/lib/systemd/system/iscsid.service":     true,
-	"/sysroot/lib/systemd/system/multipathd.service": true,
+// debianUnits are where Debian's open-iscsi and multipath-tools put them,
+// with their [Install] sections.
+var debianUnits = map[string]string{
+	"/sysroot/lib/systemd/system/iscsid.service":     "[Unit]\nDescription=iSCSI initiator daemon (iscsid)\n[Service]\nExecStart=/sbin/iscsid\n\n[Install]\nWantedBy=sysinit.target\n",
+	"/sysroot/lib/systemd/system/multipathd.service": "[Service]\nExecStart=/sbin/multipathd -d -s\n[Install]\nWantedBy=sysinit.target\nAlias=multipath-tools.service\n",
 }
 
 // filesText renders the recorded calls, then every written file.
@@ -70,7 +79,7 @@ func TestSysrootConfigGolden(t *testing.T) {
 	tests := []struct {
 		name   string
 		m      *manifest.Manifest
-		units  map[string]bool
+		units  map[string]string
 		golden string
 		logs   []string // wanted in the log
 		not    []string // absent from the written files

@@ -23,7 +23,8 @@ const NetworkdFile = "/etc/systemd/network/10-dt-boot.network"
 // Sysroot is the "sysroot" step: hostname, network.env (and a
 // systemd-networkd .network when the image has /etc/systemd), the
 // manifest's files and symlinks, units enabled/disabled as symlinks in
-// /etc/systemd/system/multi-user.target.wants, /.autorelabel removed.
+// the .wants folders of the targets their unit files name (EnableUnit),
+// /.autorelabel removed.
 // It reports manifest.PhaseSysroot when done.
 type Sysroot struct {
 	Node     string
@@ -116,18 +117,14 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 			return err
 		}
 	}
-	wants := WantsDir
 	for _, u := range s.Sysroot.Enable {
 		if err := EnableUnit(env, root, u); err != nil {
 			return err
 		}
 	}
 	for _, u := range s.Sysroot.Disable {
-		if !unitRE.MatchString(u) {
-			return fmt.Errorf("disable %q: not a unit name", u)
-		}
-		if err := h.Remove(root + wants + u); err != nil {
-			return fmt.Errorf("disable %s: %w", u, err)
+		if err := disableUnit(env, root, u); err != nil {
+			return err
 		}
 	}
 	if err := h.Remove(root + "/.autorelabel"); err != nil {
@@ -141,7 +138,8 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 // looked up, in order.
 var UnitDirs = []string{"/etc/systemd/system/", "/usr/lib/systemd/system/", "/lib/systemd/system/"}
 
-// WantsDir holds the symlinks of the units enabled for multi-user.target.
+// WantsDir holds the symlinks of the units enabled for multi-user.target,
+// the target of a unit whose file names none.
 const WantsDir = "/etc/systemd/system/multi-user.target.wants/"
 
 // FindUnit returns the path of unit's file in the image at root (the path
@@ -157,9 +155,12 @@ func FindUnit(env *plan.Env, root, unit string) string {
 }
 
 // EnableUnit enables unit in the image at root the way `systemctl --root
-// enable` would for a multi-user.target unit: a symlink in WantsDir to the
-// unit file FindUnit finds. A bad name or a missing unit file is an error;
-// an existing link is replaced (re-running is safe).
+// enable` would: a symlink to the unit file FindUnit finds in the .wants
+// folder of each target its [Install] section names in WantedBy=
+// (Debian's iscsid.service and multipathd.service: sysinit.target), or
+// in WantsDir when it names none or cannot be read. A bad name or a
+// missing unit file is an error; an existing link is replaced (re-running
+// is safe).
 func EnableUnit(env *plan.Env, root, unit string) error {
 	if !unitRE.MatchString(unit) {
 		return fmt.Errorf("enable %q: not a unit name", unit)
@@ -168,10 +169,86 @@ func EnableUnit(env *plan.Env, root, unit string) error {
 	if target == "" {
 		return fmt.Errorf("enable %s: no unit file in the image (looked in /etc, /usr/lib and /lib systemd/system)", unit)
 	}
-	if err := link(env, host(env), root, target, WantsDir+unit); err != nil {
-		return fmt.Errorf("enable %s: %w", unit, err)
+	for _, dir := range wantsDirs(env, root, target) {
+		if err := link(env, host(env), root, target, dir+unit); err != nil {
+			return fmt.Errorf("enable %s: %w", unit, err)
+		}
 	}
 	return nil
+}
+
+// disableUnit removes unit's links from the .wants folders EnableUnit
+// would use, and from WantsDir; missing links are fine.
+func disableUnit(env *plan.Env, root, unit string) error {
+	if !unitRE.MatchString(unit) {
+		return fmt.Errorf("disable %q: not a unit name", unit)
+	}
+	dirs := []string{WantsDir}
+	if target := FindUnit(env, root, unit); target != "" {
+		dirs = append(dirs, wantsDirs(env, root, target)...)
+	}
+	for _, dir := range dirs {
+		if err := host(env).Remove(root + dir + unit); err != nil {
+			return fmt.Errorf("disable %s: %w", unit, err)
+		}
+	}
+	return nil
+}
+
+// wantsDirs are the .wants folders of the targets named by WantedBy= in
+// the [Install] section of the unit file at root+file (WantsDir when none).
+func wantsDirs(env *plan.Env, root, file string) []string {
+	data, err := host(env).ReadFile(root + file)
+	if err != nil {
+		return []string{WantsDir}
+	}
+	var dirs []string
+	seen := map[string]bool{}
+	for _, t := range WantedBy(string(data)) {
+		if d := "/etc/systemd/system/" + t + ".wants/"; !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 0 {
+		return []string{WantsDir}
+	}
+	return dirs
+}
+
+// WantedBy returns the targets a unit file's [Install] section lists in
+// WantedBy= lines (space-separated, in order; an empty assignment resets
+// the list as in systemd), skipping names that are not unit names.
+func WantedBy(unitFile string) []string {
+	var out []string
+	section := ""
+	for _, line := range strings.Split(unitFile, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			section = line
+			continue
+		}
+		if section != "[Install]" {
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(key) != "WantedBy" {
+			continue
+		}
+		if strings.TrimSpace(value) == "" {
+			out = nil
+			continue
+		}
+		for _, t := range strings.Fields(value) {
+			if unitRE.MatchString(t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 var unitRE = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.(service|socket|timer|target|path|mount)$`)
