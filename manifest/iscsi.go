@@ -46,6 +46,11 @@ type ISCSI struct {
 	// the node (needs CHAP).
 	CHAP       *CHAP `json:"chap,omitempty"`
 	MutualCHAP *CHAP `json:"mutual_chap,omitempty"`
+	// DiscoveryCHAP authenticates the node's sendtargets discovery to the
+	// portals; DiscoveryMutualCHAP the portals to the node (needs
+	// DiscoveryCHAP). The seed's discovery.sendtargets.auth.* settings.
+	DiscoveryCHAP       *CHAP `json:"discovery_chap,omitempty"`
+	DiscoveryMutualCHAP *CHAP `json:"discovery_mutual_chap,omitempty"`
 	// Settings override iscsid.conf node settings ("node.session.
 	// timeo.replacement_timeout": "15"); defaults: ISCSISessionDefaults.
 	Settings map[string]string `json:"settings,omitempty"`
@@ -124,6 +129,8 @@ func (c *ISCSI) Validate() error {
 		return fmt.Errorf("iscsi: target %s: no portals", c.Target)
 	case c.MutualCHAP != nil && c.CHAP == nil:
 		return fmt.Errorf("iscsi: mutual_chap needs chap")
+	case c.DiscoveryMutualCHAP != nil && c.DiscoveryCHAP == nil:
+		return fmt.Errorf("iscsi: discovery_mutual_chap needs discovery_chap")
 	}
 	for _, n := range []string{c.InitiatorName, c.Target} {
 		if strings.ContainsAny(n, " \t\n/=") {
@@ -135,7 +142,7 @@ func (c *ISCSI) Validate() error {
 			return err
 		}
 	}
-	for _, a := range []*CHAP{c.CHAP, c.MutualCHAP} {
+	for _, a := range []*CHAP{c.CHAP, c.MutualCHAP, c.DiscoveryCHAP, c.DiscoveryMutualCHAP} {
 		if a != nil && (a.User == "" || a.Secret.Name == "" || strings.ContainsAny(a.User, " \n=")) {
 			return fmt.Errorf("iscsi: CHAP account %q: want a user name and a secret reference", a.User)
 		}

@@ -20,8 +20,10 @@ const DefaultInitiatorPrefix = "iqn.2026-11.disklesstrap.local:"
 //     ("yes"/"no"), iscsi_volume_groups;
 //   - iscsi_initiator, with "{node}" replaced by the node name (default
 //     DefaultInitiatorPrefix + node name);
-//   - luks_key, chap_user/chap_secret, mutual_chap_user/mutual_chap_secret:
-//     secrets by name only (manifest.SecretRef). The manifest never carries
+//   - luks_key, chap_user/chap_secret, mutual_chap_user/mutual_chap_secret,
+//     discovery_chap_user/discovery_chap_secret and
+//     discovery_mutual_chap_user/discovery_mutual_chap_secret (sendtargets
+//     discovery): secrets by name only (manifest.SecretRef). The manifest never carries
 //     a secret value; the agent gets values pushed over SSH (trapctl secret
 //     push) or from bootsrv's secret endpoint.
 //
@@ -83,6 +85,15 @@ func iscsiFromAttrs(node string, at *inventory.Attrs) (*manifest.ISCSI, error) {
 	}
 	if c.MutualCHAP != nil && c.CHAP == nil {
 		return nil, fmt.Errorf("mutual_chap_user needs chap_user and chap_secret (mutual CHAP is on top of CHAP)")
+	}
+	if c.DiscoveryCHAP, err = chapAccount("discovery_chap", at.DiscoveryCHAPUser, at.DiscoveryCHAPSecret); err != nil {
+		return nil, err
+	}
+	if c.DiscoveryMutualCHAP, err = chapAccount("discovery_mutual_chap", at.DiscoveryMutualCHAPUser, at.DiscoveryMutualCHAPSecret); err != nil {
+		return nil, err
+	}
+	if c.DiscoveryMutualCHAP != nil && c.DiscoveryCHAP == nil {
+		return nil, fmt.Errorf("discovery_mutual_chap_user needs discovery_chap_user and discovery_chap_secret (mutual CHAP is on top of CHAP)")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

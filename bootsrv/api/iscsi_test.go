@@ -47,6 +47,8 @@ func TestISCSIManifest(t *testing.T) {
 		"iscsi_multipath": "yes", "iscsi_lun": "2", "iscsi_volume_groups": []string{"system"},
 		"luks_key": "luks", "chap_user": "node", "chap_secret": "iscsi-chap",
 		"mutual_chap_user": "target", "mutual_chap_secret": "iscsi-mutual",
+		"discovery_chap_user": "disco", "discovery_chap_secret": "iscsi-disco",
+		"discovery_mutual_chap_user": "disco_target", "discovery_mutual_chap_secret": "iscsi-disco-mutual",
 	}
 	set("cn001", full)
 	m, body := get("cn001")
@@ -58,9 +60,11 @@ func TestISCSIManifest(t *testing.T) {
 	want := &manifest.ISCSI{
 		InitiatorName: DefaultInitiatorPrefix + "cn001", Target: "iqn.2026-11.lab:root",
 		Portals: []string{"198.18.0.1", "198.18.1.1:3261"}, LUN: 2, Multipath: true, VolumeGroups: []string{"system"},
-		LUKS:       &manifest.LUKS{Key: manifest.SecretRef{Name: "luks"}},
-		CHAP:       &manifest.CHAP{User: "node", Secret: manifest.SecretRef{Name: "iscsi-chap"}},
-		MutualCHAP: &manifest.CHAP{User: "target", Secret: manifest.SecretRef{Name: "iscsi-mutual"}},
+		LUKS:                &manifest.LUKS{Key: manifest.SecretRef{Name: "luks"}},
+		CHAP:                &manifest.CHAP{User: "node", Secret: manifest.SecretRef{Name: "iscsi-chap"}},
+		MutualCHAP:          &manifest.CHAP{User: "target", Secret: manifest.SecretRef{Name: "iscsi-mutual"}},
+		DiscoveryCHAP:       &manifest.CHAP{User: "disco", Secret: manifest.SecretRef{Name: "iscsi-disco"}},
+		DiscoveryMutualCHAP: &manifest.CHAP{User: "disco_target", Secret: manifest.SecretRef{Name: "iscsi-disco-mutual"}},
 	}
 	if !reflect.DeepEqual(m.ISCSI, want) || len(m.Problems) != 0 {
 		t.Fatalf("cn001 ISCSI = %+v (problems %q), want %+v", m.ISCSI, m.Problems, want)
@@ -93,6 +97,8 @@ func TestISCSIManifest(t *testing.T) {
 		{map[string]any{"chap_user": ""}, "chap_secret is set but chap_user is not"},
 		{map[string]any{"chap_user": "node", "chap_secret": ""}, "chap_user is set but chap_secret"},
 		{map[string]any{"iscsi_portals": []string{}}, "iscsi_portals is not set"},
+		{map[string]any{"discovery_chap_secret": ""}, "discovery_chap_user is set but discovery_chap_secret"},
+		{map[string]any{"discovery_chap_user": "", "discovery_chap_secret": ""}, "discovery_mutual_chap_user needs discovery_chap_user and discovery_chap_secret"},
 	} {
 		set("cn003", map[string]any{"mode": "iscsi"})
 		set("cn003", full)

@@ -204,7 +204,7 @@ func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 // iscsiSecretNames lists the secret names an ISCSI description references.
 func iscsiSecretNames(c *manifest.ISCSI) []string {
 	var out []string
-	for _, a := range []*manifest.CHAP{c.CHAP, c.MutualCHAP} {
+	for _, a := range []*manifest.CHAP{c.CHAP, c.MutualCHAP, c.DiscoveryCHAP, c.DiscoveryMutualCHAP} {
 		if a != nil {
 			out = append(out, a.Secret.Name)
 		}

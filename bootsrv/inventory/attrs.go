@@ -35,7 +35,8 @@ type Attrs struct {
 	// or "torrent" (bootsrv's swarm; the web seed is the fallback).
 	Transport *string `yaml:"transport" check:"transport"`
 	// Diskless iSCSI root (mode iscsi, see iscsichecks.go): secrets are
-	// named (luks_key, chap_secret, mutual_chap_secret), never valued.
+	// named (luks_key, chap_secret, mutual_chap_secret, discovery_…), never
+	// valued.
 	ISCSIPortals      *[]string `yaml:"iscsi_portals" check:"portal"`
 	ISCSITarget       *string   `yaml:"iscsi_target" check:"iqn"`
 	ISCSIInitiator    *string   `yaml:"iscsi_initiator" check:"iqn"` // "{node}" is the node name
@@ -47,6 +48,11 @@ type Attrs struct {
 	CHAPSecret        *string   `yaml:"chap_secret" check:"secretname"`
 	MutualCHAPUser    *string   `yaml:"mutual_chap_user" check:"chapuser"`
 	MutualCHAPSecret  *string   `yaml:"mutual_chap_secret" check:"secretname"`
+	// Discovery CHAP (sendtargets), the same way.
+	DiscoveryCHAPUser         *string `yaml:"discovery_chap_user" check:"chapuser"`
+	DiscoveryCHAPSecret       *string `yaml:"discovery_chap_secret" check:"secretname"`
+	DiscoveryMutualCHAPUser   *string `yaml:"discovery_mutual_chap_user" check:"chapuser"`
+	DiscoveryMutualCHAPSecret *string `yaml:"discovery_mutual_chap_secret" check:"secretname"`
 }
 
 // checks validate one string value of an attribute, by check tag.

@@ -19,7 +19,7 @@ import (
 // event. Then the admin drives it over SSH: pushes the LUKS key and the
 // right secret, runs every step by hand and `trap continue`. Returns
 // trapctl's output.
-func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node, tg *iscsilab.Target, mutual string) string {
+func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node, tg *iscsilab.Target, mutual, disco string) string {
 	node := n.Name
 	if err := n.WaitConsole(ctx, "root@"+node+"_DisklessTrap:/root#", 4*time.Minute); err != nil {
 		t.Fatal(err)
@@ -81,8 +81,21 @@ func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Nod
 	// right mutual-CHAP secret (pushed secrets win over pulled ones).
 	push(nil, "luks", "push", node, "testos")
 	push([]byte(mutual), "secret", "push", node, mutualCN021)
+
+	// A wrong discovery CHAP secret: sendtargets discovery is refused on
+	// both portals, named; then the right one.
+	push([]byte(randHex(8)), "secret", "push", node, "iscsi-disco")
+	t1 := time.Now()
+	out, err := ssh("trap iscsi login")
+	t.Logf("%s$ trap iscsi login  (wrong discovery CHAP secret, %.1fs)\n%s", node, time.Since(t1).Seconds(), strings.TrimSpace(out))
+	for _, p := range iscsiPortals {
+		if want := p.String() + ": sendtargets discovery: authentication failed: the portal refused discovery CHAP user " + discoUser; err == nil || !strings.Contains(out, want) {
+			t.Errorf("trap iscsi login with a wrong discovery CHAP secret: %v, output does not say %q", err, want)
+		}
+	}
+	push([]byte(disco), "secret", "push", node, "iscsi-disco")
 	must("trap iscsi login")
-	out := must("for s in /sys/class/iscsi_session/session*; do echo $(cat $s/targetname) $(cat $s/device/connection*/iscsi_connection/connection*/persistent_address); done")
+	out = must("for s in /sys/class/iscsi_session/session*; do echo $(cat $s/targetname) $(cat $s/device/connection*/iscsi_connection/connection*/persistent_address); done")
 	for _, p := range iscsiPortals {
 		if !strings.Contains(out, iscsiTarget+" "+p.Addr().String()) {
 			t.Errorf("no iSCSI session to %s via %s:\n%s", iscsiTarget, p.Addr(), out)

@@ -48,9 +48,11 @@ func checkISCSIBoot(ctx context.Context, t *testing.T, n *lab.Node, paths int) {
 	// Debian's unit says), and it is the only one.
 	started := regexp.MustCompile(`(?m)^DT-OS-UNIT iscsid\.service \(/etc/systemd/system/sysinit\.target\.wants\) started pid (\d+)$`).FindStringSubmatch(text)
 	procs := regexp.MustCompile(`(?m)^iscsid processes \(pid/ppid\):(.*)$`).FindStringSubmatch(devices)
+	// From the OS's iscsid start to the marker (its lines may interleave).
 	boot := text[:max(0, strings.Index(text, "DT-OS-BOOTED"))]
+	boot = boot[max(0, strings.Index(boot, "DT-OS-UNIT iscsid.service (")):]
 	managed := fmt.Sprintf("DT-OS-UNIT iscsid.service: %d of %d sessions managed by iscsid, %d logged in", paths, paths, paths)
-	relogins := len(regexp.MustCompile(`(?m)^iscsid: connection\d+:0 is operational after recovery`).FindAllString(boot, -1))
+	relogins := len(regexp.MustCompile(`connection\d+:0 is operational after recovery`).FindAllString(boot, -1))
 	switch {
 	case !strings.Contains(text, "initramfs iscsid stopped: the booted OS's iscsid adopts the sessions"):
 		t.Errorf("%s: the path keeper did not stop the initramfs iscsid:\n%s", n.Name, n.ConsoleTail(40))

@@ -28,6 +28,9 @@ const (
 	iscsiTarget = "iqn.2026-11.lab.dt:testos"
 	chapUser    = "dt_initiator"
 	mutualUser  = "testos_target"
+	// Discovery CHAP (sendtargets), as in the seed's iscsid.conf.
+	discoUser       = "disco_user"
+	discoMutualUser = "disco_target"
 	// mutualCN021 is cn021's own mutual-CHAP secret name: the test stores
 	// a wrong value under it, so cn021's login fails.
 	mutualCN021 = "iscsi-mutual-cn021"
@@ -91,6 +94,8 @@ func iscsiAttrs(portals ...netip.AddrPort) map[string]string {
 		"iscsi_target": `"` + iscsiTarget + `"`, "iscsi_portals": "[" + strings.Join(ps, ", ") + "]",
 		"iscsi_initiator": `"iqn.2026-11.lab.dt:{node}"`, "iscsi_multipath": multipath,
 		"chap_user": chapUser, "chap_secret": "iscsi-chap", "mutual_chap_user": mutualUser, "mutual_chap_secret": "iscsi-mutual",
+		"discovery_chap_user": discoUser, "discovery_chap_secret": "iscsi-disco",
+		"discovery_mutual_chap_user": discoMutualUser, "discovery_mutual_chap_secret": "iscsi-disco-mutual",
 		"luks_key": "luks-testos",
 	}
 }
@@ -194,6 +199,9 @@ func TestISCSIRoot(t *testing.T) {
 	admin([]byte(chap), "secret", "set", "iscsi-chap")
 	admin([]byte(mutual), "secret", "set", "iscsi-mutual")
 	admin([]byte(wrong), "secret", "set", mutualCN021)
+	disco, discoMutual := randHex(8), randHex(8)
+	admin([]byte(disco), "secret", "set", "iscsi-disco")
+	admin([]byte(discoMutual), "secret", "set", "iscsi-disco-mutual")
 
 	// trapctl image encrypt: LUKS2 container, key into bootsrv's store.
 	t0 := time.Now()
@@ -205,7 +213,8 @@ func TestISCSIRoot(t *testing.T) {
 	if len(luksKey) < 32 {
 		t.Fatalf("trapctl secret show luks-testos: %d characters, want a generated key", len(luksKey))
 	}
-	secrets := map[string]string{"LUKS key": luksKey, "CHAP secret": chap, "mutual CHAP secret": mutual, "cn021's wrong mutual CHAP secret": wrong}
+	secrets := map[string]string{"LUKS key": luksKey, "CHAP secret": chap, "mutual CHAP secret": mutual, "cn021's wrong mutual CHAP secret": wrong,
+		"discovery CHAP secret": disco, "discovery mutual CHAP secret": discoMutual}
 	trapctlOut := encOut
 
 	var initiators []string
@@ -214,8 +223,10 @@ func TestISCSIRoot(t *testing.T) {
 	}
 	tg, err := iscsilab.Start(ctx, t, c.Lab, iscsilab.Options{
 		IQN: iscsiTarget, Backing: disk, Portals: iscsiPortals, Initiators: initiators,
-		CHAP:       iscsilab.Account{User: chapUser, Password: chap},
-		MutualCHAP: iscsilab.Account{User: mutualUser, Password: mutual},
+		CHAP:                iscsilab.Account{User: chapUser, Password: chap},
+		MutualCHAP:          iscsilab.Account{User: mutualUser, Password: mutual},
+		DiscoveryCHAP:       iscsilab.Account{User: discoUser, Password: disco},
+		DiscoveryMutualCHAP: iscsilab.Account{User: discoMutualUser, Password: discoMutual},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +242,7 @@ func TestISCSIRoot(t *testing.T) {
 		}
 		booted[name] = n
 	}
-	trapctlOut += byHand(ctx, t, c, booted["cn021"], tg, mutual)
+	trapctlOut += byHand(ctx, t, c, booted["cn021"], tg, mutual, disco)
 
 	n23 := booted["cn023"]
 	checkISCSIBoot(ctx, t, n23, 2)

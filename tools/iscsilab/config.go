@@ -10,7 +10,7 @@ import (
 )
 
 // configure adds the other portals, the target, LUN 1, the ACL and the
-// CHAP accounts.
+// CHAP accounts (session and discovery).
 func (tg *Target) configure(ctx context.Context) error {
 	o := tg.opts
 	tid := strconv.Itoa(tg.tid)
@@ -40,6 +40,16 @@ func (tg *Target) configure(ctx context.Context) error {
 		steps = append(steps,
 			[]string{"--op", "new", "--mode", "account", "--user", a.User, "--password", a.Password},
 			[]string{"--op", "bind", "--mode", "account", "--tid", tid, "--user", a.User, "--outgoing"})
+	}
+	if a := o.DiscoveryCHAP; a.User != "" {
+		steps = append(steps,
+			[]string{"--op", "new", "--mode", "account", "--user", a.User, "--password", a.Password},
+			[]string{"--op", "bind", "--mode", "account", "--user", a.User}) // no --tid: discovery
+	}
+	if a := o.DiscoveryMutualCHAP; a.User != "" {
+		steps = append(steps,
+			[]string{"--op", "new", "--mode", "account", "--user", a.User, "--password", a.Password},
+			[]string{"--op", "bind", "--mode", "account", "--user", a.User, "--outgoing"})
 	}
 	for _, s := range steps {
 		if _, err := tg.adm(ctx, s...); err != nil {

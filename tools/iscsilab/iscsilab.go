@@ -56,6 +56,12 @@ type Options struct {
 	// MutualCHAP is the account the target answers with (OutgoingUser):
 	// the initiator checks it. Empty User: no mutual CHAP.
 	MutualCHAP Account
+	// DiscoveryCHAP and DiscoveryMutualCHAP are the same for sendtargets
+	// discovery sessions (tgt's incomingdiscoveryuser /
+	// outgoingdiscoveryuser: accounts bound without a target). Their user
+	// names must differ from the session accounts'.
+	DiscoveryCHAP       Account
+	DiscoveryMutualCHAP Account
 	// Serial is the LUN's SCSI serial number (scsi_sn) and, prefixed,
 	// its SCSI ID; default "dt" + the IQN's last part. It makes the LUN's
 	// identity (and so the multipath WWID) the same on every portal.
@@ -93,7 +99,7 @@ func (o *Options) validate(l *lab.Lab) error {
 			o.Portals = append(o.Portals, netip.AddrPortFrom(l.BridgeAddr(i), Port))
 		}
 	}
-	for _, a := range []Account{o.CHAP, o.MutualCHAP} {
+	for _, a := range []Account{o.CHAP, o.MutualCHAP, o.DiscoveryCHAP, o.DiscoveryMutualCHAP} {
 		if a.User != "" && (len(a.Password) < 12 || len(a.Password) > 16) {
 			// RFC 7143 asks for 12+; tgt and open-iscsi cap CHAP secrets at 16 bytes in practice.
 			return fmt.Errorf("iscsilab: CHAP account %s: secret must be 12..16 characters", a.User)
@@ -101,6 +107,9 @@ func (o *Options) validate(l *lab.Lab) error {
 	}
 	if o.MutualCHAP.User != "" && o.CHAP.User == "" {
 		return fmt.Errorf("iscsilab: mutual CHAP needs CHAP")
+	}
+	if o.DiscoveryMutualCHAP.User != "" && o.DiscoveryCHAP.User == "" {
+		return fmt.Errorf("iscsilab: discovery mutual CHAP needs discovery CHAP")
 	}
 	if o.Serial == "" {
 		name := o.IQN[strings.LastIndex(o.IQN, ":")+1:]

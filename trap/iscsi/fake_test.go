@@ -12,8 +12,8 @@ import (
 )
 
 // fake records every Runner/Sys/Host/Storage call. File contents written
-// under /etc/iscsi/nodes are kept aside (they hold secrets) and logged by
-// size only.
+// under /etc/iscsi/nodes or holding a secret value (the initramfs's
+// iscsid.conf with discovery CHAP) are kept aside and logged by size only.
 type fake struct {
 	mu      sync.Mutex
 	root    string
@@ -30,7 +30,8 @@ type fake struct {
 
 func newFake(root string) *fake {
 	return &fake{root: root, files: map[string]string{}, dm: map[string]string{},
-		secrets: map[string]string{"cn001-chap": "chap-secret-123", "cn001-mutual": "mutual-secret-1", "testos-luks": "luks-passphrase"},
+		secrets: map[string]string{"cn001-chap": "chap-secret-123", "cn001-mutual": "mutual-secret-1", "testos-luks": "luks-passphrase",
+			"disco-chap": "disco-secret-1", "disco-mutual": "disco-mutual-2"},
 		paths:   []Path{{"sda", "8:0", "198.18.0.1:3260"}, {"sdb", "8:16", "198.19.0.1:3260"}},
 		failRun: map[string]error{}}
 }
@@ -78,7 +79,11 @@ func (f *fake) WriteFile(p string, data []byte, mode uint32) error {
 	f.mu.Lock()
 	f.files[f.rel(p)] = string(data)
 	f.mu.Unlock()
-	if strings.Contains(p, "/etc/iscsi/nodes/") {
+	secret := strings.Contains(p, "/etc/iscsi/nodes/")
+	for _, s := range f.secrets {
+		secret = secret || strings.Contains(string(data), s)
+	}
+	if secret {
 		f.rec("write %s %04o (%d bytes, secret)", f.rel(p), mode, len(data))
 		return nil
 	}

@@ -40,12 +40,14 @@ func ocean() *manifest.Manifest {
 		Version: 1, Node: "cn001", Hostname: "cn001", Mode: manifest.ModeISCSI, Server: "http://198.18.0.1:8080",
 		Network: &manifest.Network{Interface: "net0", MAC: "52:54:00:00:00:01", Address: "198.18.0.11/24"},
 		ISCSI: &manifest.ISCSI{
-			InitiatorName: "iqn.2026-11.lab.dt:cn001",
-			Target:        "iqn.2026-11.lab.dt:testos",
-			Portals:       []string{"198.18.0.1:3260", "198.19.0.1"},
-			CHAP:          &manifest.CHAP{User: "node_user", Secret: manifest.SecretRef{Name: "cn001-chap"}},
-			MutualCHAP:    &manifest.CHAP{User: "node_mutual", Secret: manifest.SecretRef{Name: "cn001-mutual"}},
-			LUKS:          &manifest.LUKS{Key: manifest.SecretRef{Name: "testos-luks"}},
+			InitiatorName:       "iqn.2026-11.lab.dt:cn001",
+			Target:              "iqn.2026-11.lab.dt:testos",
+			Portals:             []string{"198.18.0.1:3260", "198.19.0.1"},
+			CHAP:                &manifest.CHAP{User: "node_user", Secret: manifest.SecretRef{Name: "cn001-chap"}},
+			MutualCHAP:          &manifest.CHAP{User: "node_mutual", Secret: manifest.SecretRef{Name: "cn001-mutual"}},
+			DiscoveryCHAP:       &manifest.CHAP{User: "disco_user", Secret: manifest.SecretRef{Name: "disco-chap"}},
+			DiscoveryMutualCHAP: &manifest.CHAP{User: "disco_mutual", Secret: manifest.SecretRef{Name: "disco-mutual"}},
+			LUKS:                &manifest.LUKS{Key: manifest.SecretRef{Name: "testos-luks"}},
 		},
 	}
 }
@@ -90,8 +92,18 @@ func TestDryRunGolden(t *testing.T) {
 			t.Errorf("node record lacks %q:\n%s", want, rec)
 		}
 	}
-	if strings.Contains(f.files[IscsidConf], "password") {
-		t.Errorf("iscsid.conf holds a password")
+	// The initramfs's iscsid.conf: discovery CHAP (iscsiadm's sendtargets
+	// discovery reads it there), no session secret.
+	conf := f.files[IscsidConf]
+	for _, want := range []string{"discovery.sendtargets.auth.authmethod = CHAP\n", "discovery.sendtargets.auth.username = disco_user\n",
+		"discovery.sendtargets.auth.password = disco-secret-1\n", "discovery.sendtargets.auth.username_in = disco_mutual\n",
+		"discovery.sendtargets.auth.password_in = disco-mutual-2\n", "node.session.timeo.replacement_timeout = 15\n"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("initramfs iscsid.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if strings.Contains(conf, "node.session.auth.password") {
+		t.Errorf("initramfs iscsid.conf holds a session password")
 	}
 }
 

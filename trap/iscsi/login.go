@@ -55,6 +55,12 @@ func (s *Login) String() string {
 			auth += ", mutual user " + s.Config.MutualCHAP.User + " (secret " + s.Config.MutualCHAP.Secret.Name + ")"
 		}
 	}
+	if d := s.Config.DiscoveryCHAP; d != nil {
+		auth += "; discovery CHAP user " + d.User + " (secret " + d.Secret.Name + ")"
+		if m := s.Config.DiscoveryMutualCHAP; m != nil {
+			auth += ", mutual user " + m.User + " (secret " + m.Secret.Name + ")"
+		}
+	}
 	return fmt.Sprintf("%s as %s via %s; %s; iscsid + iscsiadm", s.Config.Target, s.Config.InitiatorName,
 		strings.Join(s.Config.Portals, ","), auth)
 }
@@ -85,6 +91,22 @@ func IscsidConfText(c *manifest.ISCSI) string {
 	b.WriteString("# Written by the DisklessTrap agent. CHAP secrets live in the node records only.\n")
 	b.WriteString("node.startup = onboot\nnode.leading_login = No\n")
 	writeSorted(&b, Settings(c))
+	return b.String()
+}
+
+// DiscoveryAuthText renders the discovery.sendtargets.auth settings for
+// the initramfs's iscsid.conf (iscsiadm's sendtargets discovery takes
+// them from there); secret values from chap and mutual. Empty without
+// discovery CHAP. Never written into /sysroot.
+func DiscoveryAuthText(c *manifest.ISCSI, chap, mutual []byte) string {
+	if c.DiscoveryCHAP == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "discovery.sendtargets.auth.authmethod = CHAP\ndiscovery.sendtargets.auth.username = %s\ndiscovery.sendtargets.auth.password = %s\n", c.DiscoveryCHAP.User, chap)
+	if c.DiscoveryMutualCHAP != nil {
+		fmt.Fprintf(&b, "discovery.sendtargets.auth.username_in = %s\ndiscovery.sendtargets.auth.password_in = %s\n", c.DiscoveryMutualCHAP.User, mutual)
+	}
 	return b.String()
 }
 
@@ -148,12 +170,27 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	if err := write(InitiatorFile, []byte("InitiatorName="+c.InitiatorName+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := write(IscsidConf, []byte(IscsidConfText(c)), 0o600); err != nil {
+	var chap, mutual, dchap, dmutual []byte
+	defer func() { zero(chap); zero(mutual); zero(dchap); zero(dmutual) }()
+	var err error
+	if c.DiscoveryCHAP != nil {
+		if dchap, err = secret(ctx, st, env, c.DiscoveryCHAP.Secret.Name); err != nil {
+			return fmt.Errorf("iscsi discovery CHAP secret %s: %w", c.DiscoveryCHAP.Secret.Name, err)
+		}
+	}
+	if c.DiscoveryMutualCHAP != nil {
+		if dmutual, err = secret(ctx, st, env, c.DiscoveryMutualCHAP.Secret.Name); err != nil {
+			return fmt.Errorf("iscsi discovery mutual CHAP secret %s: %w", c.DiscoveryMutualCHAP.Secret.Name, err)
+		}
+	}
+	// The initramfs's iscsid.conf (RAM, 0600, gone at switch_root) carries
+	// the discovery secrets; /sysroot's (the "iscsi sysroot" step) none.
+	conf := []byte(IscsidConfText(c) + DiscoveryAuthText(c, dchap, dmutual))
+	err = write(IscsidConf, conf, 0o600)
+	zero(conf)
+	if err != nil {
 		return err
 	}
-	var chap, mutual []byte
-	defer func() { zero(chap); zero(mutual) }()
-	var err error
 	if c.CHAP != nil {
 		if chap, err = secret(ctx, st, env, c.CHAP.Secret.Name); err != nil {
 			return fmt.Errorf("iscsi CHAP secret %s: %w", c.CHAP.Secret.Name, err)
@@ -191,7 +228,7 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	}
 	var failed []string
 	for _, p := range c.Portals {
-		if err := discover(ctx, env.Run, c.Target, p); err != nil {
+		if err := discover(ctx, env.Run, c, p); err != nil {
 			failed = append(failed, err.Error())
 			continue
 		}
@@ -267,15 +304,40 @@ func zero(b []byte) {
 	}
 }
 
+// discoveryAuthFailed reports whether iscsiadm's discovery output says
+// the login was refused for authentication.
+func discoveryAuthFailed(out string) bool {
+	l := strings.ToLower(out)
+	return strings.Contains(l, "authenticat") || strings.Contains(l, "authoriz") || strings.Contains(l, "(24 - ")
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // discover runs sendtargets discovery on portal without storing records
-// (the step wrote its own, with the settings and secrets) and checks that
-// the portal offers target.
-func discover(ctx context.Context, run plan.Runner, target, portal string) error {
+// (the step wrote its own, with the settings and secrets; discovery CHAP
+// comes from iscsid.conf) and checks that the portal offers the target.
+func discover(ctx context.Context, run plan.Runner, c *manifest.ISCSI, portal string) error {
+	target := c.Target
 	out, err := run.Run(ctx, "iscsiadm", "-m", "discovery", "-t", "sendtargets", "-p", portal, "-o", "nonpersistent")
 	if err != nil {
-		return fmt.Errorf("%s: sendtargets discovery: %v: %s", portal, err, strings.TrimSpace(string(out)))
+		text := strings.TrimSpace(string(out))
+		detail := err.Error() // the runner's error names the command and holds its output
+		if !strings.Contains(detail, text) {
+			detail += ": " + text
+		}
+		a, m := c.DiscoveryCHAP, c.DiscoveryMutualCHAP
+		switch {
+		case !discoveryAuthFailed(text):
+			return fmt.Errorf("%s: sendtargets discovery: %s", portal, detail)
+		case a == nil:
+			return fmt.Errorf("%s: sendtargets discovery: the portal asks for authentication and the node has no discovery CHAP (discovery_chap_user, discovery_chap_secret): %s", portal, detail)
+		case strings.Contains(text, "initiator failed authorization"):
+			return fmt.Errorf("%s: sendtargets discovery: authentication failed: the portal refused discovery CHAP user %s (secret %s): %s", portal, a.User, a.Secret.Name, detail)
+		case m != nil:
+			return fmt.Errorf("%s: sendtargets discovery: authentication failed: check discovery CHAP user %s (secret %s) and the portal's mutual CHAP user %s (secret %s): %s", portal, a.User, a.Secret.Name, m.User, m.Secret.Name, detail)
+		default:
+			return fmt.Errorf("%s: sendtargets discovery: authentication failed: check discovery CHAP user %s (secret %s): %s", portal, a.User, a.Secret.Name, detail)
+		}
 	}
 	var offered []string
 	for _, l := range strings.Split(string(out), "\n") {

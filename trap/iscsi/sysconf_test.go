@@ -211,6 +211,9 @@ func TestNoSecretInFiles(t *testing.T) {
 			continue
 		}
 		for n, v := range all {
+			if path == IscsidConf && strings.HasPrefix(n, "disco-") { // the initramfs's (RAM): discovery CHAP
+				continue
+			}
 			if strings.Contains(data, v) {
 				t.Errorf("secret %s is in %s", n, path)
 			}
