@@ -77,28 +77,34 @@ func iscsiFromAttrs(node string, at *inventory.Attrs) (*manifest.ISCSI, error) {
 		c.LUKS = &manifest.LUKS{Key: manifest.SecretRef{Name: k}}
 	}
 	var err error
-	if c.CHAP, err = chapAccount("chap", at.CHAPUser, at.CHAPSecret); err != nil {
+	if c.CHAP, c.MutualCHAP, err = chapAccounts("", at.CHAPUser, at.CHAPSecret, at.MutualCHAPUser, at.MutualCHAPSecret); err != nil {
 		return nil, err
 	}
-	if c.MutualCHAP, err = chapAccount("mutual_chap", at.MutualCHAPUser, at.MutualCHAPSecret); err != nil {
+	if c.DiscoveryCHAP, c.DiscoveryMutualCHAP, err = chapAccounts("discovery_", at.DiscoveryCHAPUser, at.DiscoveryCHAPSecret,
+		at.DiscoveryMutualCHAPUser, at.DiscoveryMutualCHAPSecret); err != nil {
 		return nil, err
-	}
-	if c.MutualCHAP != nil && c.CHAP == nil {
-		return nil, fmt.Errorf("mutual_chap_user needs chap_user and chap_secret (mutual CHAP is on top of CHAP)")
-	}
-	if c.DiscoveryCHAP, err = chapAccount("discovery_chap", at.DiscoveryCHAPUser, at.DiscoveryCHAPSecret); err != nil {
-		return nil, err
-	}
-	if c.DiscoveryMutualCHAP, err = chapAccount("discovery_mutual_chap", at.DiscoveryMutualCHAPUser, at.DiscoveryMutualCHAPSecret); err != nil {
-		return nil, err
-	}
-	if c.DiscoveryMutualCHAP != nil && c.DiscoveryCHAP == nil {
-		return nil, fmt.Errorf("discovery_mutual_chap_user needs discovery_chap_user and discovery_chap_secret (mutual CHAP is on top of CHAP)")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// chapAccounts reads the CHAP account and the mutual one of the attribute
+// family PREFIXchap_* / PREFIXmutual_chap_* (prefix "" or "discovery_").
+func chapAccounts(prefix string, user, secret, mutualUser, mutualSecret *string) (*manifest.CHAP, *manifest.CHAP, error) {
+	a, err := chapAccount(prefix+"chap", user, secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := chapAccount(prefix+"mutual_chap", mutualUser, mutualSecret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m != nil && a == nil {
+		return nil, nil, fmt.Errorf("%smutual_chap_user needs %schap_user and %schap_secret (mutual CHAP is on top of CHAP)", prefix, prefix, prefix)
+	}
+	return a, m, nil
 }
 
 // chapAccount pairs PREFIX_user and PREFIX_secret: both or neither.

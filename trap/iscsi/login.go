@@ -172,16 +172,23 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	}
 	var chap, mutual, dchap, dmutual []byte
 	defer func() { zero(chap); zero(mutual); zero(dchap); zero(dmutual) }()
-	var err error
-	if c.DiscoveryCHAP != nil {
-		if dchap, err = secret(ctx, st, env, c.DiscoveryCHAP.Secret.Name); err != nil {
-			return fmt.Errorf("iscsi discovery CHAP secret %s: %w", c.DiscoveryCHAP.Secret.Name, err)
+	// fetch gets an account's secret (nil account: none).
+	fetch := func(a *manifest.CHAP, what string) ([]byte, error) {
+		if a == nil {
+			return nil, nil
 		}
+		v, err := secret(ctx, st, env, a.Secret.Name)
+		if err != nil {
+			return nil, fmt.Errorf("iscsi %s secret %s: %w", what, a.Secret.Name, err)
+		}
+		return v, nil
 	}
-	if c.DiscoveryMutualCHAP != nil {
-		if dmutual, err = secret(ctx, st, env, c.DiscoveryMutualCHAP.Secret.Name); err != nil {
-			return fmt.Errorf("iscsi discovery mutual CHAP secret %s: %w", c.DiscoveryMutualCHAP.Secret.Name, err)
-		}
+	var err error
+	if dchap, err = fetch(c.DiscoveryCHAP, "discovery CHAP"); err != nil {
+		return err
+	}
+	if dmutual, err = fetch(c.DiscoveryMutualCHAP, "discovery mutual CHAP"); err != nil {
+		return err
 	}
 	// The initramfs's iscsid.conf (RAM, 0600, gone at switch_root) carries
 	// the discovery secrets; /sysroot's (the "iscsi sysroot" step) none.
@@ -191,15 +198,11 @@ func (s *Login) Run(ctx context.Context, env *plan.Env) error {
 	if err != nil {
 		return err
 	}
-	if c.CHAP != nil {
-		if chap, err = secret(ctx, st, env, c.CHAP.Secret.Name); err != nil {
-			return fmt.Errorf("iscsi CHAP secret %s: %w", c.CHAP.Secret.Name, err)
-		}
+	if chap, err = fetch(c.CHAP, "CHAP"); err != nil {
+		return err
 	}
-	if c.MutualCHAP != nil {
-		if mutual, err = secret(ctx, st, env, c.MutualCHAP.Secret.Name); err != nil {
-			return fmt.Errorf("iscsi mutual CHAP secret %s: %w", c.MutualCHAP.Secret.Name, err)
-		}
+	if mutual, err = fetch(c.MutualCHAP, "mutual CHAP"); err != nil {
+		return err
 	}
 	tpgt := tpgtOf(c)
 	for _, p := range c.Portals {
