@@ -119,6 +119,19 @@ func byHand(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Nod
 			t.Errorf("after the storage steps: no match for %s in:\n%s", re, out)
 		}
 	}
+	// The rest of the plan by hand too (the iscsi plan's own zram,
+	// overlay and sysroot steps), up to the hand-over; switch_root is
+	// left to `trap continue`.
+	for _, step := range []string{"trap zram", "trap overlay", "trap sysroot", "trap iscsi sysroot"} {
+		must(step)
+	}
+	out = must("grep -E ' /sysroot(/var)? | /overlay ' /proc/mounts; cat /sysroot/etc/hostname /sysroot/etc/iscsi/initiatorname.iscsi; ls /sysroot/etc/systemd/system/sysinit.target.wants/")
+	for _, re := range []string{`(?m)^overlay /sysroot overlay \S*lowerdir=/run/dt/lower,`, `(?m)^overlay /sysroot/var overlay \S*lowerdir=/run/dt/lower/var,`,
+		`(?m)^/dev/zram0 /overlay xfs `, `(?m)^` + node + `$`, `(?m)^InitiatorName=` + regexp.QuoteMeta(initiator(node)) + `$`, `(?m)^iscsid\.service$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("after the zram, overlay and sysroot steps by hand: no match for %s in:\n%s", re, out)
+		}
+	}
 	if t.Failed() {
 		t.FailNow()
 	}

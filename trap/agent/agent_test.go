@@ -314,6 +314,12 @@ func TestFailingStepTraps(t *testing.T) {
 	if err != nil || !strings.Contains(out, "zram: done") {
 		t.Errorf("trap zram = %q, %v", out, err)
 	}
+	// A step of the node's plan that has no command of its own: the
+	// plan's step runs (`trap overlay` in mode iscsi is iscsi's overlay).
+	out, err = f.call(t, "overlay")
+	if err != nil || !strings.Contains(out, "overlay: done") {
+		t.Errorf("trap overlay = %q, %v", out, err)
+	}
 	if _, err := f.call(t, "luks", "open"); err == nil || !strings.Contains(err.Error(), `unknown command "luks open"`) {
 		t.Errorf("trap luks open error = %v", err)
 	}
@@ -333,7 +339,7 @@ func TestFailingStepTraps(t *testing.T) {
 	mu.Lock()
 	got := strings.Join(ran, " ")
 	mu.Unlock()
-	if want := "fetch zram zram zram overlay"; got != want {
+	if want := "fetch zram zram overlay zram overlay"; got != want {
 		t.Errorf("steps ran %q, want %q (by hand, then resumed at step 2)", got, want)
 	}
 	if _, err := f.call(t, "status"); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"io"
 	"log/slog"
 	"strings"
@@ -124,19 +125,31 @@ func (a *agent) printPlan(out io.Writer) error {
 // runStep runs `trap NAME ARGS...` by hand, only while trapped (the plan
 // is not running then). Its log goes to the caller.
 func (a *agent) runStep(ctx context.Context, args []string, out io.Writer) error {
-	name, c, rest, ok := a.registry.Lookup(args)
-	if !ok {
-		return fmt.Errorf("unknown command %q (try: trap help)", strings.Join(args, " "))
-	}
 	a.mu.Lock()
 	m, trapped := a.manifest, a.trapped
 	a.mu.Unlock()
-	if !trapped {
-		return fmt.Errorf("%s: only from inside the trap", name)
+	// A step of the node's own plan first: `trap zram` in mode iscsi is
+	// the iscsi plan's zram step, the very one `trap continue` runs.
+	var s plan.Step
+	name := strings.Join(args, " ")
+	if p, err := a.registry.Build(m); err == nil {
+		s = planStep(p, args)
 	}
-	s, err := c(m, rest)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if s == nil {
+		n, c, rest, ok := a.registry.Lookup(args)
+		if !ok {
+			return fmt.Errorf("unknown command %q (try: trap help)", name)
+		}
+		name = n
+		if !trapped {
+			return fmt.Errorf("%s: only from inside the trap", name)
+		}
+		var err error
+		if s, err = c(m, rest); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	} else if !trapped {
+		return fmt.Errorf("%s: only from inside the trap", name)
 	}
 	fmt.Fprintf(out, "%s: %s\n", s.Name(), s.String())
 	log := slog.New(slog.NewTextHandler(out, nil))
@@ -144,5 +157,17 @@ func (a *agent) runStep(ctx context.Context, args []string, out io.Writer) error
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(out, "%s: done\n", s.Name())
+	return nil
+}
+
+// planStep returns the step of p named exactly by args ("zram", "iscsi
+// login"), or nil.
+func planStep(p plan.Plan, args []string) plan.Step {
+	name := strings.Join(args, " ")
+	for _, s := range p {
+		if s.Name() == name {
+			return s
+		}
+	}
 	return nil
 }
