@@ -110,7 +110,9 @@ func TestSwarmAria2(t *testing.T) {
 		tf := filepath.Join(dir, fmt.Sprintf("os-%d.torrent", i))
 		os.WriteFile(tf, torrent, 0o644)
 		out := filepath.Join(dir, fmt.Sprintf("aria2-%d", i))
-		port := strings.TrimPrefix(freePort(t), "127.0.0.1:")
+		// aria2c binds on every address and tries each port of the range:
+		// a port another test takes meanwhile is no failure.
+		port := listenPortRange(t)
 		b, err := exec.CommandContext(ctx, aria,
 			"--dir="+out, "--seed-time=0", "--enable-dht=false", "--enable-dht6=false",
 			"--bt-enable-lpd=false", "--enable-peer-exchange=false", "--listen-port="+port,
@@ -202,4 +204,17 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(b)
+}
+
+// listenPortRange returns "P-Q": a port free on every address now and the
+// 100 after it (aria2c --listen-port takes the first it can bind).
+func listenPortRange(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return fmt.Sprintf("%d-%d", p, min(p+100, 65535))
 }

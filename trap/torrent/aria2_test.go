@@ -2,13 +2,13 @@ package torrent_test
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -26,14 +26,18 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
-func freePort(t *testing.T) int {
+// listenPorts returns "P-Q": a port free on every address now and the 100
+// after it; aria2c binds on every address and takes the first port of the
+// range it can (a port taken meanwhile by another test is no failure).
+func listenPorts(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	p := l.Addr().(*net.TCPAddr).Port
+	return fmt.Sprintf("%d-%d", p, min(p+100, 65535))
 }
 
 func runAria2(t *testing.T, s *server) string {
@@ -47,7 +51,7 @@ func runAria2(t *testing.T, s *server) string {
 	out := filepath.Join(dir, "out")
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	port := strconv.Itoa(freePort(t))
+	port := listenPorts(t)
 	cmd := exec.CommandContext(ctx, aria,
 		"--dir="+out, "--seed-time=0", "--enable-dht=false", "--enable-dht6=false",
 		"--bt-enable-lpd=false", "--enable-peer-exchange=false", "--listen-port="+port,
