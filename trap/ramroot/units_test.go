@@ -2,6 +2,7 @@ package ramroot
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -26,4 +27,19 @@ func TestWantedBy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWantedBy: any unit file text gives unit names only (they become
+// paths under /etc/systemd/system), never a panic.
+func FuzzWantedBy(f *testing.F) {
+	f.Add("[Install]\nWantedBy=sysinit.target\n")
+	f.Add("[Install]\nWantedBy=a.target b.service\nWantedBy=\n[Unit]\n")
+	f.Add("[Install]\nWantedBy=../x.target /etc/y.target\n")
+	f.Fuzz(func(t *testing.T, unit string) {
+		for _, u := range WantedBy(unit) {
+			if !unitRE.MatchString(u) || strings.Contains(u, "/") {
+				t.Errorf("WantedBy(%q) gave %q, not a unit name", unit, u)
+			}
+		}
+	})
 }
