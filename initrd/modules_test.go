@@ -3,14 +3,13 @@ package initrd
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/disklesstrap/disklesstrap/internal/golden"
+)
 
 func loadFixture(t *testing.T) (*ModuleDeps, map[string]bool) {
 	t.Helper()
@@ -32,23 +31,6 @@ func loadFixture(t *testing.T) (*ModuleDeps, map[string]bool) {
 		t.Fatal(err)
 	}
 	return md, builtin
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s mismatch:\ngot:\n%s\nwant:\n%s", p, got, want)
-	}
 }
 
 func TestModuleName(t *testing.T) {
@@ -194,7 +176,7 @@ func TestModuleIndexesGolden(t *testing.T) {
 	if err := FilterModuleLines(&buf, bytes.NewReader(alias), names); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "subset.golden", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "subset.golden"), buf.String())
 }
 
 func FuzzParseModulesDep(f *testing.F) {

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +15,8 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // testBase is the base URL handlers are configured with in tests.
 const testBase = "http://198.18.0.1:8080"
@@ -147,18 +145,5 @@ func (e *testEnv) mustDo(method, path string, body any, want int, out any) strin
 func (e *testEnv) golden(name, got string) {
 	e.t.Helper()
 	got = strings.ReplaceAll(got, e.dir, "TMP")
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		e.t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		e.t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(e.t, filepath.Join("testdata", name), got)
 }

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,10 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/noderange"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // examplePath is the demo's reference inventory; it must stay valid.
 const examplePath = "../../docs/examples/cluster.yaml"
@@ -79,23 +77,11 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("Parse(%s): %v", f, err)
 			}
 			got := dump(c)
-			golden := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(f), ".yaml")+".golden")
+			path := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(f), ".yaml")+".golden")
 			if f == examplePath {
-				golden = "testdata/example.golden"
+				path = "testdata/example.golden"
 			}
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Parse(%s) dump differs from %s:\n--- got\n%s\n--- want\n%s", f, golden, got, want)
-			}
+			golden.Check(t, path, got)
 		})
 	}
 }

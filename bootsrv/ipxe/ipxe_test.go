@@ -1,16 +1,13 @@
 package ipxe
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const server = "http://198.18.0.1:8080"
 
@@ -24,27 +21,6 @@ func trapParams() Params {
 		Cmdline:  "console=ttyS0,115200  quiet",
 		MAC:      "52:54:00:AA:BB:01",
 		Platform: PlatformBIOS,
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden %s (run go test -update): %v", path, err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file (go test -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
 
@@ -69,7 +45,7 @@ func TestScriptGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Script(%+v): %v", p, err)
 			}
-			golden(t, tt.golden, got)
+			golden.Check(t, filepath.Join("testdata", tt.golden), got)
 			checkScript(t, got)
 		})
 	}
@@ -80,7 +56,7 @@ func TestChainGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Chain: %v", err)
 	}
-	golden(t, "boot.ipxe", got)
+	golden.Check(t, filepath.Join("testdata", "boot.ipxe"), got)
 	checkScript(t, got)
 	if !strings.Contains(got, "sleep 30") || !strings.Contains(got, "reboot") {
 		t.Errorf("Chain script lacks the sleep before reboot:\n%s", got)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,10 +20,9 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/client"
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINWH6AJ49rJcWVbW2UEqp3hgnz9gl05UASfH2j75fvx root@cn001"
 
@@ -191,7 +189,7 @@ func TestTranscript(t *testing.T) {
 	if host, err := os.Hostname(); err == nil && host != "" {
 		got = strings.ReplaceAll(got, " on "+host, " on HOST")
 	}
-	golden(t, "transcript.golden", got)
+	golden.Check(t, filepath.Join("testdata", "transcript.golden"), got)
 
 	// The file trapctl edited is a valid inventory with the edits.
 	c, err := inventory.Load(invPath)
@@ -204,24 +202,6 @@ func TestTranscript(t *testing.T) {
 	}
 	if _, ok := c.Node("cn006"); ok {
 		t.Errorf("cn006 still in the file after node delete")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
 

@@ -1,14 +1,12 @@
 package lab
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/disklesstrap/disklesstrap/internal/golden"
+)
 
 func TestQEMUArgsGolden(t *testing.T) {
 	paths := nodePaths{ConsolePath: "/lab/n.console", SocketPath: "/lab/n.sock", QMPPath: "/lab/n.qmp", VarsPath: "/lab/n.vars.fd"}
@@ -32,19 +30,7 @@ func TestQEMUArgsGolden(t *testing.T) {
 			}
 			taps := []string{"tap0", "tap1"}
 			got := strings.Join(qemuArgs(s, taps[:len(s.MACs)], paths, "/fw/OVMF_CODE.fd"), "\n") + "\n"
-			golden := filepath.Join("testdata", tt.name+".args")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run with -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("qemuArgs(%s) =\n%s\nwant\n%s", tt.name, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", tt.name+".args"), got)
 		})
 	}
 }

@@ -3,35 +3,14 @@ package iscsi
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
-}
 
 // ocean is the seed's setup: two portals, CHAP + mutual CHAP, LUKS,
 // partition 1 = /, system/var = /var.
@@ -57,7 +36,7 @@ func TestPlanGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	golden(t, "plan.golden", p.String())
+	golden.Check(t, filepath.Join("testdata", "plan.golden"), p.String())
 }
 
 func TestDryRunGolden(t *testing.T) {
@@ -74,7 +53,7 @@ func TestDryRunGolden(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, f.text())
 	}
 	got := f.text()
-	golden(t, "dryrun-ocean.golden", got)
+	golden.Check(t, filepath.Join("testdata", "dryrun-ocean.golden"), got)
 	for _, s := range f.secrets {
 		if strings.Contains(got, s) {
 			t.Errorf("a secret appears in the recorded calls (logs/cmdlines)")

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 )
@@ -112,7 +114,7 @@ func TestSysrootConfigGolden(t *testing.T) {
 				t.Fatalf("SysrootConfig.Run = %v\n%s", err, f.text())
 			}
 			got := filesText(f.fake)
-			golden(t, tt.golden, "# "+step.String()+"\n"+got)
+			golden.Check(t, filepath.Join("testdata", tt.golden), "# "+step.String()+"\n"+got)
 			for _, l := range tt.logs {
 				if !strings.Contains(logs.String(), l) {
 					t.Errorf("log lacks %q:\n%s", l, logs.String())

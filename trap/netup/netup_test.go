@@ -3,22 +3,20 @@ package netup
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/disklesstrap/disklesstrap/internal/golden"
+)
 
 // fake records every call as a line of text. Links come from a script:
 // the i-th Links call returns links[min(i, len-1)].
@@ -125,7 +123,7 @@ func TestUp(t *testing.T) {
 			if tt.wantErr == "" && err != nil {
 				t.Errorf("Up() error = %v, want nil", err)
 			}
-			golden(t, filepath.Join("testdata", tt.name+".golden"), f.log.String())
+			golden.Check(t, filepath.Join("testdata", tt.name+".golden"), f.log.String())
 		})
 	}
 }
@@ -172,22 +170,5 @@ func TestLeaseFromACK(t *testing.T) {
 	empty, _ := dhcpv4.New()
 	if _, err := leaseFromACK(empty); err == nil {
 		t.Errorf("leaseFromACK(no yiaddr) error = nil, want error")
-	}
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden %s: %v (run with -update)", path, err)
-	}
-	if got != string(want) {
-		t.Errorf("calls differ from %s:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,29 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/internal/golden"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
-}
 
 const testSum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -68,7 +48,7 @@ func TestPlanGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	golden(t, "plan.golden", p.String())
+	golden.Check(t, filepath.Join("testdata", "plan.golden"), p.String())
 	if m.Init != "" || m.Overlays != nil || m.Image.URL != "" {
 		t.Errorf("Plan modified its manifest: %+v", m)
 	}
@@ -124,7 +104,7 @@ func TestDryRunGolden(t *testing.T) {
 				t.Fatalf("Run: %v\n%s", err, f.text())
 			}
 			text := f.text() + "-- events --\n" + strings.Join(events, "\n") + "\n"
-			golden(t, "dryrun-"+format+".golden", strings.ReplaceAll(text, srv.URL, "http://bootsrv"))
+			golden.Check(t, filepath.Join("testdata", "dryrun-"+format+".golden"), strings.ReplaceAll(text, srv.URL, "http://bootsrv"))
 			if got, err := os.ReadFile(filepath.Join(root, ImagePath)); err != nil || string(got) != string(blob) {
 				t.Errorf("image file = %q, %v; want the served blob", got, err)
 			}
@@ -295,7 +275,7 @@ func TestZramHotAddAndReset(t *testing.T) {
 	if err := s.Run(context.Background(), &plan.Env{Run: f, Sys: f}); err != nil {
 		t.Fatalf("Run: %v\n%s", err, f.text())
 	}
-	golden(t, "zram-hotadd.golden", f.text())
+	golden.Check(t, filepath.Join("testdata", "zram-hotadd.golden"), f.text())
 }
 
 func timeDuration(ns int64) time.Duration { return time.Duration(ns) }
