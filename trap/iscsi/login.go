@@ -28,8 +28,10 @@ const (
 //
 // Secrets: iscsistart takes CHAP secrets only as -w/-W arguments, which
 // any process on the node can read in /proc/PID/cmdline. So the step uses
-// iscsid + iscsiadm instead: it writes iscsid.conf (no secrets), the
-// initiator name, and one node record per portal
+// iscsid + iscsiadm instead: it writes iscsid.conf (the session settings;
+// with discovery CHAP also the discovery secrets, which iscsiadm's
+// sendtargets discovery reads only there: mode 0600, RAM, gone at
+// switch_root), the initiator name, and one node record per portal
 // (NodesDir/TARGET/ADDR,PORT,TPGT/default, mode 0600, on the initramfs's
 // RAM file system) holding the session settings and the CHAP secrets
 // fetched by reference; starts iscsid; and per portal runs sendtargets
@@ -88,7 +90,7 @@ func multipath(c *manifest.ISCSI) bool { return c.Multipath || len(c.Portals) > 
 // IscsidConfText renders iscsid.conf: the settings, no secrets.
 func IscsidConfText(c *manifest.ISCSI) string {
 	var b strings.Builder
-	b.WriteString("# Written by the DisklessTrap agent. CHAP secrets live in the node records only.\n")
+	b.WriteString("# Written by the DisklessTrap agent. Session CHAP secrets live in the node records only.\n")
 	b.WriteString("node.startup = onboot\nnode.leading_login = No\n")
 	writeSorted(&b, Settings(c))
 	return b.String()
@@ -103,6 +105,7 @@ func DiscoveryAuthText(c *manifest.ISCSI, chap, mutual []byte) string {
 		return ""
 	}
 	var b strings.Builder
+	b.WriteString("# Discovery CHAP: the initramfs's copy only (RAM, gone at switch_root).\n")
 	fmt.Fprintf(&b, "discovery.sendtargets.auth.authmethod = CHAP\ndiscovery.sendtargets.auth.username = %s\ndiscovery.sendtargets.auth.password = %s\n", c.DiscoveryCHAP.User, chap)
 	if c.DiscoveryMutualCHAP != nil {
 		fmt.Fprintf(&b, "discovery.sendtargets.auth.username_in = %s\ndiscovery.sendtargets.auth.password_in = %s\n", c.DiscoveryMutualCHAP.User, mutual)
