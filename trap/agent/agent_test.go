@@ -314,6 +314,9 @@ func TestFailingStepTraps(t *testing.T) {
 	if err != nil || !strings.Contains(out, "zram: done") {
 		t.Errorf("trap zram = %q, %v", out, err)
 	}
+	if out, err := f.call(t, "help"); err != nil || !strings.Contains(out, "this node's plan, in order (each step runs alone as trap NAME): fetch, zram, overlay\n") {
+		t.Errorf("trap help = %q, %v, want the plan's steps", out, err)
+	}
 	// A step of the node's plan that has no command of its own: the
 	// plan's step runs (`trap overlay` in mode iscsi is iscsi's overlay).
 	out, err = f.call(t, "overlay")

@@ -66,6 +66,16 @@ func (a *agent) handle(ctx context.Context, args []string, out io.Writer) error 
 		return nil
 	case "help":
 		fmt.Fprint(out, ctl.Usage)
+		a.mu.Lock()
+		m := a.manifest
+		a.mu.Unlock()
+		if p, err := a.registry.Build(m); err == nil && len(p) > 0 {
+			names := make([]string, len(p))
+			for i, s := range p {
+				names[i] = s.Name()
+			}
+			fmt.Fprintf(out, "\nthis node's plan, in order (each step runs alone as trap NAME): %s\n", strings.Join(names, ", "))
+		}
 		if names := a.registry.Commands(); len(names) > 0 {
 			fmt.Fprintf(out, "\nstep commands: %s\n", strings.Join(names, ", "))
 		}
