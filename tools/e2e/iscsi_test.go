@@ -38,40 +38,6 @@ const (
 
 var iscsiPortals = []netip.AddrPort{netip.MustParseAddrPort("198.18.0.1:3260"), netip.MustParseAddrPort("198.19.0.1:3260")}
 
-// addHostBinary copies the host's binary src to dst in the image folder
-// root, with its shared libraries and ELF interpreter at their own paths.
-func addHostBinary(root, src, dst string) error {
-	libs, err := initrd.ResolveLibraries(src, nil)
-	if err != nil {
-		return err
-	}
-	if err := copyFile(src, filepath.Join(root, dst)); err != nil {
-		return err
-	}
-	for _, l := range libs {
-		if err := copyFile(l, filepath.Join(root, l)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// copyFile copies src (following symlinks) to dst with src's mode.
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, fi.Mode().Perm())
-}
-
 // withAttr returns attrs with key set to value.
 func withAttr(attrs map[string]string, key, value string) map[string]string {
 	attrs[key] = value
@@ -155,11 +121,11 @@ func TestISCSIRoot(t *testing.T) {
 	// open-iscsi in the image, as on a distribution: the trap enables
 	// iscsid.service and stops its own iscsid; the OS's adopts the sessions.
 	for _, b := range [][2]string{{"/usr/sbin/iscsid", "/sbin/iscsid"}, {"/sbin/iscsiadm", "/sbin/iscsiadm"}} {
-		if err := addHostBinary(osDir, b[0], b[1]); err != nil {
+		if err := labcluster.AddHostBinary(osDir, b[0], b[1]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := copyFile("/lib/systemd/system/iscsid.service", filepath.Join(osDir, "lib/systemd/system/iscsid.service")); err != nil {
+	if err := labcluster.CopyFile("/lib/systemd/system/iscsid.service", filepath.Join(osDir, "lib/systemd/system/iscsid.service"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	varDir := filepath.Join(dir, "var")

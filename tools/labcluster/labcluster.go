@@ -135,7 +135,7 @@ func (c *Cluster) layoutData(ctx context.Context) error {
 		"tftp/undionly.kpxe": "/usr/lib/ipxe/undionly.kpxe",
 		"tftp/snponly.efi":   "/usr/lib/ipxe/snponly.efi",
 	} {
-		if err := copyFile(src, filepath.Join(c.DataDir, name)); err != nil {
+		if err := CopyFile(src, filepath.Join(c.DataDir, name), 0o644); err != nil {
 			return fmt.Errorf("iPXE binary (package ipxe; run make lab-deps): %w", err)
 		}
 	}
@@ -143,7 +143,7 @@ func (c *Cluster) layoutData(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := copyFile(k.Vmlinuz, filepath.Join(c.DataDir, "boot", "vmlinuz")); err != nil {
+	if err := CopyFile(k.Vmlinuz, filepath.Join(c.DataDir, "boot", "vmlinuz"), 0o644); err != nil {
 		return err
 	}
 	initrd := c.opts.Initrd
@@ -152,7 +152,7 @@ func (c *Cluster) layoutData(ctx context.Context) error {
 			return err
 		}
 	}
-	return copyFile(initrd, filepath.Join(c.DataDir, "boot", "trap.cpio.gz"))
+	return CopyFile(initrd, filepath.Join(c.DataDir, "boot", "trap.cpio.gz"), 0o644)
 }
 
 func (c *Cluster) writeInventory() error {
@@ -293,14 +293,6 @@ func keygen(ctx context.Context, path string) (string, error) {
 		return "", fmt.Errorf("ssh-keygen %s: %w: %s", path, err, out)
 	}
 	return path, nil
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }
 
 func tail(s string, n int) string {
