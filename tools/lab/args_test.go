@@ -71,8 +71,8 @@ func TestNormalizeDefaults(t *testing.T) {
 	if s.MACs[0] != "52:54:00:aa:bb:cc" {
 		t.Errorf("MAC = %q, want 52:54:00:aa:bb:cc", s.MACs[0])
 	}
-	if s.Append != "console=hvc0" {
-		t.Errorf("Append = %q, want the given console kept", s.Append)
+	if s.Append != "console=hvc0 no_timer_check" {
+		t.Errorf("Append = %q, want the given console kept and no_timer_check added", s.Append)
 	}
 	s, err = NodeSpec{Name: "n"}.normalize(1, 3)
 	if err != nil {

@@ -173,7 +173,7 @@ networks:
   mode: trap
   kernel: vmlinuz
   initrd: trap.cpio.gz
-  cmdline: console=ttyS0,115200
+  cmdline: console=ttyS0,115200 no_timer_check
   ssh_keys:
     - %s
 %s
