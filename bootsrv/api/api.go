@@ -145,35 +145,52 @@ func HostBaseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// routes registers every route in one of three classes:
+//
+//   - public: what firmware, iPXE and any node fetch before they can hold a
+//     credential (scripts, boot files, manifests, images, torrents);
+//   - node: what only the node itself may send (events, host keys,
+//     discovery reports, secret pulls, boot registration): requireNode
+//     (nodeauth.go) checks the per-boot credential;
+//   - admin: everything that reads or changes the cluster: requireAdmin
+//     (adminauth.go) checks the admin credential.
 func (a *API) routes() {
-	h := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+	public := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
 		a.mux.Handle(pattern, handler{a, fn})
 	}
-	h("GET /boot.ipxe", a.bootIPXE)
-	h("GET /ipxe", a.nodeIPXE)
-	h("GET /boot/{file...}", a.bootFile)
-	h("GET /manifest/{node}", a.manifestByName)
-	h("GET /manifest", a.manifestByMAC)
-	h("POST /api/v1/events", a.postEvents)
-	h("GET /api/v1/events", a.getEvents)
-	h("GET /api/v1/nodes", a.listNodes)
-	h("GET /api/v1/nodes/{name}", a.getNode)
-	h("POST /api/v1/nodes", a.addNodes)
-	h("PATCH /api/v1/nodes/{range}", a.setNodes)
-	h("DELETE /api/v1/nodes/{range}", a.deleteNodes)
-	h("POST /api/v1/mode", a.setMode)
-	h("GET /api/v1/status", a.status)
-	h("GET /api/v1/hostkeys", a.hostKeys)
-	h("PUT /api/v1/images/{name}", a.putImage)
-	h("GET /api/v1/images", a.listImages)
-	h("GET /api/v1/images/{name}", a.getImage)
-	h("DELETE /api/v1/images/{name}", a.deleteImage)
-	h("GET /images/{name}", a.imageFile)
-	h("GET /api/v1/images/{name}/swarm", a.imageSwarm)
-	h("PUT /api/v1/secrets/{name}", a.putSecret)
-	h("GET /api/v1/secrets/{name}", a.showSecret)
-	h("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
-	h("GET /api/v1/tls/cert", a.tlsCert)
+	node := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+		a.mux.Handle(pattern, handler{a, a.requireNode(fn)})
+	}
+	admin := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+		a.mux.Handle(pattern, handler{a, a.requireAdmin(fn)})
+	}
+	public("GET /boot.ipxe", a.bootIPXE)
+	public("GET /ipxe", a.nodeIPXE)
+	public("GET /boot/{file...}", a.bootFile)
+	public("GET /manifest/{node}", a.manifestByName)
+	public("GET /manifest", a.manifestByMAC)
+	public("GET /images/{name}", a.imageFile)
+
+	node("POST /api/v1/events", a.postEvents)
+	node("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
+
+	admin("GET /api/v1/events", a.getEvents)
+	admin("GET /api/v1/nodes", a.listNodes)
+	admin("GET /api/v1/nodes/{name}", a.getNode)
+	admin("POST /api/v1/nodes", a.addNodes)
+	admin("PATCH /api/v1/nodes/{range}", a.setNodes)
+	admin("DELETE /api/v1/nodes/{range}", a.deleteNodes)
+	admin("POST /api/v1/mode", a.setMode)
+	admin("GET /api/v1/status", a.status)
+	admin("GET /api/v1/hostkeys", a.hostKeys)
+	admin("PUT /api/v1/images/{name}", a.putImage)
+	admin("GET /api/v1/images", a.listImages)
+	admin("GET /api/v1/images/{name}", a.getImage)
+	admin("DELETE /api/v1/images/{name}", a.deleteImage)
+	admin("GET /api/v1/images/{name}/swarm", a.imageSwarm)
+	admin("PUT /api/v1/secrets/{name}", a.putSecret)
+	admin("GET /api/v1/secrets/{name}", a.showSecret)
+	admin("GET /api/v1/tls/cert", a.tlsCert)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
 	}
