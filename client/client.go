@@ -18,21 +18,37 @@ import (
 
 // Client talks to one bootsrv.
 type Client struct {
-	base string
-	hc   *http.Client
+	base    string // URL requests are made to
+	display string // what New was given, for messages
+	hc      *http.Client
 }
 
-// New returns a client for the bootsrv at baseURL ("http://198.18.0.1:8080").
-// A nil hc means http.DefaultClient.
+// New returns a client for the bootsrv at baseURL: "http://198.18.0.1:8080"
+// (public routes only: admin routes need a credential), or
+// "unix:///run/disklesstrap/admin.sock", bootsrv's admin socket, where the
+// kernel tells bootsrv who connects (root: an admin). For a remote admin
+// with a token use NewToken or Connect. A nil hc means
+// http.DefaultClient; with a unix:// URL only its Timeout is used.
 func New(baseURL string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), display: baseURL, hc: hc}
+	if sock, ok := strings.CutPrefix(baseURL, "unix://"); ok {
+		c.base = unixBase
+		c.hc = &http.Client{Timeout: hc.Timeout, Transport: UnixTransport(sock)}
+	}
+	return c
 }
 
-// BaseURL is the server's base URL as given to New (without a trailing /).
-func (c *Client) BaseURL() string { return c.base }
+// BaseURL is the server as given to New (without a trailing /), or the
+// https URL of NewToken.
+func (c *Client) BaseURL() string { return strings.TrimRight(c.display, "/") }
+
+// HTTPClient is the client's HTTP client (its transport carries the
+// credential) and URL the base URL to use with it: for tools that make
+// requests of their own on the same connection.
+func (c *Client) HTTPClient() (hc *http.Client, url string) { return c.hc, c.base }
 
 // Error is a non-2xx answer from the server.
 type Error struct {

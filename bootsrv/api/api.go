@@ -28,10 +28,18 @@
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
 //	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
-//	PUT    /api/v1/secrets/{name}     store a secret (loopback only; secrets.go)
-//	GET    /api/v1/secrets/{name}     show a secret (loopback only)
+//	PUT    /api/v1/secrets/{name}     store a secret (secrets.go)
+//	GET    /api/v1/secrets/{name}     show a secret
 //	GET    /api/v1/secrets/{node}/{name}  a node pulls its secret (TLS only)
-//	GET    /api/v1/tls/cert           bootsrv's TLS certificate, PEM (loopback only; tls.go)
+//	GET    /api/v1/tls/cert           bootsrv's TLS certificate, PEM (tls.go)
+//	GET    /api/v1/admin/whoami       api.WhoAmI: the caller's admin identity
+//	POST   /api/v1/admin/tokens       api.TokenCreate -> api.TokenCreated (201; admintokens.go)
+//	GET    /api/v1/admin/tokens       []api.Token (no secrets)
+//	DELETE /api/v1/admin/tokens/{name}  revoke -> api.Token
+//	GET    /api/v1/audit?limit=N      []api.AuditRecord (audit.go)
+//
+// Routes under /api/v1 other than events and secret pulls are admin
+// routes: they need an admin credential (adminauth.go).
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -97,6 +105,17 @@ type Config struct {
 	// TLSCert is that listener's certificate (PEM), served to loopback at
 	// GET /api/v1/tls/cert for trapctl initrd build to pin.
 	TLSCert []byte
+	// AdminSocket is the path of bootsrv's admin socket, named in the
+	// 401 answers that tell a caller how to get a credential
+	// (adminauth.go); "" means api.DefaultAdminSocket.
+	AdminSocket string
+	// SocketBaseURL replaces BaseURL for requests on the admin socket
+	// (image and torrent URLs in answers); "": BaseURL.
+	SocketBaseURL string
+	// TokenServers are the https base URLs remote admins reach the TLS
+	// listener at (one per boot network), written into the credentials
+	// that token creation returns; nil: derived from the request.
+	TokenServers []string
 }
 
 // API is bootsrv's HTTP handler.
@@ -115,6 +134,16 @@ type API struct {
 func New(cfg Config) *API {
 	if cfg.BaseURL == nil {
 		cfg.BaseURL = HostBaseURL
+	}
+	if sock, base := cfg.SocketBaseURL, cfg.BaseURL; sock != "" {
+		// The admin socket's Host header ("localhost") is no address a
+		// node or another host can use.
+		cfg.BaseURL = func(r *http.Request) string {
+			if r.Context().Value(localPeerKey{}) != nil {
+				return sock
+			}
+			return base(r)
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -191,6 +220,11 @@ func (a *API) routes() {
 	admin("PUT /api/v1/secrets/{name}", a.putSecret)
 	admin("GET /api/v1/secrets/{name}", a.showSecret)
 	admin("GET /api/v1/tls/cert", a.tlsCert)
+	admin("GET /api/v1/admin/whoami", a.whoAmI)
+	admin("POST /api/v1/admin/tokens", a.createToken)
+	admin("GET /api/v1/admin/tokens", a.listTokens)
+	admin("DELETE /api/v1/admin/tokens/{name}", a.revokeToken)
+	admin("GET /api/v1/audit", a.getAudit)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
 	}
@@ -282,21 +316,26 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "took", time.Since(start))
 		return
 	}
-	status := http.StatusInternalServerError
-	var he *httpError
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &he):
-		status = he.status
-	case errors.As(err, &mbe):
-		status = http.StatusRequestEntityTooLarge
-	}
+	status := statusOf(err)
 	lvl := slog.LevelInfo
 	if status >= 500 {
 		lvl = slog.LevelError
 	}
 	h.a.log.Log(r.Context(), lvl, "http error", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status, "err", err)
 	writeError(w, status, err.Error())
+}
+
+// statusOf is the HTTP status a handler's error answers with.
+func statusOf(err error) int {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he.status
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

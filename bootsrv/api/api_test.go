@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -86,9 +88,26 @@ func newEnv(t testing.TB) *testEnv {
 		BaseURL:       func(*http.Request) string { return testBase },
 		Now:           func() time.Time { return testNow },
 	})
-	srv := httptest.NewServer(a)
+	srv := adminServer(a)
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, dir: dir, invPath: invPath, cluster: ptr, store: st, srv: srv, api: a}
+}
+
+// asRoot marks r as coming from root on the admin socket.
+func asRoot(r *http.Request) *http.Request {
+	return r.WithContext(WithLocalPeer(r.Context(), LocalPeer{UID: 0, PID: 1}))
+}
+
+// adminServer serves h to callers who are all root on the admin socket
+// (as bootsrv's admin socket server marks them; see adminauth_test.go for
+// callers who are not).
+func adminServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return WithLocalPeer(ctx, LocalPeer{UID: 0, PID: 1})
+	}
+	srv.Start()
+	return srv
 }
 
 // do sends a request and returns status and body.

@@ -77,6 +77,7 @@ func (a *API) putImage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := r.PathValue("name")
+	auditf(r, "upload image %s (%s)", name, r.URL.Query().Get(api.ImageParamFormat))
 	if err := images.CheckName(name); err != nil {
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
@@ -201,6 +202,7 @@ func (a *API) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	auditf(r, "delete image %s", r.PathValue("name"))
 	force, err := boolParam(r, api.ImageParamForce)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ func (a *API) setMode(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxEditBody, &set); err != nil {
 		return err
 	}
+	auditf(r, "mode %s%s on %s", set.Mode, map[bool]string{true: " (next boot only)"}[set.Once], set.Range)
 	if strings.TrimSpace(set.Range) == "" {
 		return errorf(http.StatusBadRequest, "field range is empty")
 	}

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/disklesstrap/disklesstrap/api"
@@ -85,6 +87,7 @@ func (a *API) addNodes(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(e.Name) == "" {
 		return errorf(http.StatusBadRequest, "field name is empty")
 	}
+	auditf(r, "add nodes %s%s", e.Name, fieldsSummary(e.Fields))
 	want, err := noderange.Parse(e.Name)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "field name: %v", err)
@@ -131,6 +134,7 @@ func (a *API) setNodes(w http.ResponseWriter, r *http.Request) error {
 	if len(e.Fields) == 0 {
 		return errorf(http.StatusBadRequest, "field fields is empty: nothing to set")
 	}
+	auditf(r, "set nodes %s%s", expr, fieldsSummary(e.Fields))
 	a.editMu.Lock()
 	defer a.editMu.Unlock()
 	c, err := a.cluster()
@@ -158,6 +162,7 @@ func (a *API) setNodes(w http.ResponseWriter, r *http.Request) error {
 // overrides go too; their events and status stay as history.
 func (a *API) deleteNodes(w http.ResponseWriter, r *http.Request) error {
 	expr := r.PathValue("range")
+	auditf(r, "delete nodes %s", expr)
 	a.editMu.Lock()
 	defer a.editMu.Unlock()
 	c, err := a.cluster()
@@ -178,4 +183,24 @@ func (a *API) deleteNodes(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.Info("nodes deleted", "range", expr)
 	return writeJSON(w, http.StatusOK, apiNodes(nodes, false))
+}
+
+// fieldsSummary lists edited attributes for the audit log, sorted by key:
+// " image=rocky9 mode=iscsi". Inventory values are references, never
+// secrets (secrets live in the secret store).
+func fieldsSummary(f map[string]any) string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := fmt.Sprint(f[k])
+		if len(v) > 64 {
+			v = v[:64] + "..."
+		}
+		fmt.Fprintf(&b, " %s=%s", k, v)
+	}
+	return b.String()
 }

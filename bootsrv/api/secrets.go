@@ -16,11 +16,11 @@ import (
 // Secrets (mode iscsi) through the API; see docs/threat-model.md.
 //
 //   - PUT /api/v1/secrets/{name}[?range=R]: store the request body as
-//     secret name of every node of R (no range: of every node). Admin only:
-//     accepted from a loopback source address only (trapctl on the bootsrv
-//     host), since the admin API has no authentication of its own.
+//     secret name of every node of R (no range: of every node). An admin
+//     route (adminauth.go): the admin socket, or a token over TLS; audited
+//     by name and range, never the value.
 //   - GET /api/v1/secrets/{name}?node=N: the secret N would get (trapctl
-//     secret show). Loopback only, like PUT.
+//     secret show). An admin route, like PUT.
 //   - GET /api/v1/secrets/{node}/{name}: a node pulls its secret, over
 //     TLS only (bootsrv's TLS listener, whose certificate the node pins;
 //     see tls.go): over plain HTTP it is 403 naming the https URL. Off
@@ -50,14 +50,6 @@ func (a *API) secretStore() (*secrets.Store, error) {
 	return a.cfg.Secrets, nil
 }
 
-// adminOnly refuses requests from anything but loopback.
-func adminOnly(r *http.Request) error {
-	if src, ok := sourceAddr(r); !ok || !src.IsLoopback() {
-		return errorf(http.StatusForbidden, "secrets can be set and shown from the bootsrv host only (loopback)")
-	}
-	return nil
-}
-
 func sourceAddr(r *http.Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -68,9 +60,6 @@ func sourceAddr(r *http.Request) (netip.Addr, bool) {
 }
 
 func (a *API) putSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := adminOnly(r); err != nil {
-		return err
-	}
 	st, err := a.secretStore()
 	if err != nil {
 		return err
@@ -84,6 +73,7 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer clear(value)
+	auditf(r, "set secret %s for range %q (%d bytes)", name, r.URL.Query().Get("range"), len(value))
 	scopes := []string{secrets.AllNodes}
 	if rng := r.URL.Query().Get("range"); rng != "" {
 		c, err := a.cluster()
@@ -106,9 +96,6 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) showSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := adminOnly(r); err != nil {
-		return err
-	}
 	st, err := a.secretStore()
 	if err != nil {
 		return err

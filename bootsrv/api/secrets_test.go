@@ -40,6 +40,10 @@ func TestSecrets(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.RemoteAddr = net.JoinHostPort(from, "40000")
+		if from == "unix" { // root on the admin socket
+			r = asRoot(r)
+			r.RemoteAddr = "@"
+		}
 		if !plain {
 			r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true}
 		}
@@ -61,12 +65,14 @@ func TestSecrets(t *testing.T) {
 		code                           int
 		want                           string // in the answer
 	}{
-		{"set from a node", "PUT", "/api/v1/secrets/luks?range=cn001", "198.18.0.11", luks, false, a, 403, "loopback"},
-		{"set luks", "PUT", "/api/v1/secrets/luks?range=cn[001-002]", "127.0.0.1", luks, false, a, 200, `"count": 2`},
-		{"set chap all", "PUT", "/api/v1/secrets/iscsi-chap", "::1", chap, false, a, 200, `"count": 1`},
-		{"set bad name", "PUT", "/api/v1/secrets/a..b%2Fc", "127.0.0.1", luks, false, a, 400, "secret name"},
-		{"show from a node", "GET", "/api/v1/secrets/luks?node=cn001", "198.18.0.11", "", false, a, 403, "loopback"},
-		{"show", "GET", "/api/v1/secrets/luks?node=cn001", "127.0.0.1", "", false, a, 200, luks},
+		{"set from a node", "PUT", "/api/v1/secrets/luks?range=cn001", "198.18.0.11", luks, false, a, 401, "needs an admin credential"},
+		{"set from loopback, no credential", "PUT", "/api/v1/secrets/luks?range=cn001", "127.0.0.1", luks, true, a, 401, "admin socket"},
+		{"set luks", "PUT", "/api/v1/secrets/luks?range=cn[001-002]", "unix", luks, true, a, 200, `"count": 2`},
+		{"set chap all", "PUT", "/api/v1/secrets/iscsi-chap", "unix", chap, true, a, 200, `"count": 1`},
+		{"set bad name", "PUT", "/api/v1/secrets/a..b%2Fc", "unix", luks, true, a, 400, "secret name"},
+		{"show from a node", "GET", "/api/v1/secrets/luks?node=cn001", "198.18.0.11", "", false, a, 401, "needs an admin credential"},
+		{"show from loopback, no credential", "GET", "/api/v1/secrets/luks?node=cn001", "::1", "", true, a, 401, "needs an admin credential"},
+		{"show", "GET", "/api/v1/secrets/luks?node=cn001", "unix", "", true, a, 200, luks},
 		{"plain http", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", true, a, 403, "secret pull needs TLS: use https://example.com:8443/api/v1/secrets/cn001/luks"},
 		{"plain http, no TLS listener", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", true, noTLS, 403, "bootsrv serves none (--tls-listen)"},
 		{"pull off", "GET", "/api/v1/secrets/cn001/luks", "198.18.0.11", "", false, newAPI(false), 403, "pulling secrets is off"},

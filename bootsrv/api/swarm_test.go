@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -41,7 +40,7 @@ func (e *testEnv) withSwarm() *SwarmConfig {
 	cfg.Images = nil
 	cfg.Swarm = sw
 	e.api = New(cfg)
-	e.srv = httptest.NewServer(e.api)
+	e.srv = adminServer(e.api)
 	e.t.Cleanup(e.srv.Close)
 	return sw
 }

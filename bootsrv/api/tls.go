@@ -15,9 +15,10 @@ import (
 // certificate (package tlscert) that `trapctl initrd build` pins into
 // trap images as /etc/trap/bootsrv.pem:
 //
-//   - GET /api/v1/tls/cert: the certificate (PEM). Public, but answered to
-//     loopback only: a copy fetched over an untrusted network could be an
-//     attacker's, and whatever trapctl gets here is what nodes will trust.
+//   - GET /api/v1/tls/cert: the certificate (PEM). An admin route: a copy
+//     fetched over an untrusted network could be an attacker's, and
+//     whatever trapctl gets here is what nodes will trust; the admin socket
+//     or a token over TLS with the pin already in hand are trusted paths.
 //   - Manifests of nodes that may pull secrets carry SecretServer =
 //     https://SERVER:TLSPort, SERVER being bootsrv's address on the node's
 //     boot network (the inventory network's server), else the host the
@@ -26,9 +27,6 @@ import (
 
 // tlsCert serves GET /api/v1/tls/cert.
 func (a *API) tlsCert(w http.ResponseWriter, r *http.Request) error {
-	if src, ok := sourceAddr(r); !ok || !src.IsLoopback() {
-		return errorf(http.StatusForbidden, "the TLS certificate to pin is given to the bootsrv host only (loopback): run trapctl initrd build there, or copy STATE/tls/cert.pem and pass --bootsrv-cert")
-	}
 	if a.cfg.TLSPort == 0 || len(a.cfg.TLSCert) == 0 {
 		return errorf(http.StatusNotFound, "bootsrv serves no TLS (--tls-listen is off): no certificate to pin")
 	}

@@ -33,6 +33,9 @@ func TestTLSCertAndSecretServer(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest("GET", path, nil)
 		r.RemoteAddr = net.JoinHostPort(from, "40000")
+		if from == "unix" { // root on the admin socket
+			r = asRoot(r)
+		}
 		w := httptest.NewRecorder()
 		a.ServeHTTP(w, r)
 		return w.Code, w.Body.String()
@@ -45,10 +48,11 @@ func TestTLSCertAndSecretServer(t *testing.T) {
 		code int
 		want string
 	}{
-		{"loopback", newAPI(8443, true), "127.0.0.1", 200, pemText},
-		{"loopback v6", newAPI(8443, false), "::1", 200, pemText},
-		{"from a node", newAPI(8443, true), "198.18.0.11", 403, "loopback"},
-		{"tls off", newAPI(0, true), "127.0.0.1", 404, "--tls-listen is off"},
+		{"admin socket", newAPI(8443, true), "unix", 200, pemText},
+		{"loopback, no credential", newAPI(8443, true), "127.0.0.1", 401, "needs an admin credential"},
+		{"loopback v6, no credential", newAPI(8443, false), "::1", 401, "needs an admin credential"},
+		{"from a node", newAPI(8443, true), "198.18.0.11", 401, "needs an admin credential"},
+		{"tls off", newAPI(0, true), "unix", 404, "--tls-listen is off"},
 	}
 	for _, c := range certCases {
 		t.Run("cert "+c.name, func(t *testing.T) {

@@ -53,6 +53,9 @@ type Config struct {
 	TLSAddr     string
 	TLSCertFile string
 	TLSKeyFile  string
+	// AdminSocket is the Unix socket local admins use (root or bootsrv's
+	// own user, by SO_PEERCRED; see adminsock.go); "" or "off": none.
+	AdminSocket string
 }
 
 // Server is a running bootsrv.
@@ -198,6 +201,8 @@ func (s *Server) Run(ctx context.Context) error {
 		Swarm:         sw,
 		Secrets:       sec,
 		SecretsPull:   s.cfg.SecretsPull,
+		AdminSocket:   s.cfg.AdminSocket,
+		SocketBaseURL: s.socketBaseURL(),
 	}
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
@@ -230,6 +235,18 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 
+	var adminSrv *http.Server
+	var adminLn net.Listener
+	if s.cfg.adminSockOn() {
+		if adminSrv, adminLn, err = s.adminServer(handler); err != nil {
+			ln.Close()
+			if tlsLn != nil {
+				tlsLn.Close()
+			}
+			return err
+		}
+	}
+
 	var dhcp *dhcpd.Server
 	if s.cfg.DHCPAddr != "off" {
 		dhcp, err = dhcpd.New(dhcpd.Config{
@@ -249,13 +266,16 @@ func (s *Server) Run(ctx context.Context) error {
 			if tlsLn != nil {
 				tlsLn.Close()
 			}
+			if adminLn != nil {
+				adminLn.Close()
+			}
 			return fmt.Errorf("dhcp: %w", err)
 		}
 		s.registerDHCP(dhcp)
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -270,6 +290,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if tlsSrv != nil {
 		run("tls", func() error { return tlsSrv.ServeTLS(tlsLn, "", "") })
 	}
+	if adminSrv != nil {
+		run("admin socket", func() error { return adminSrv.Serve(adminLn) })
+	}
 	if dhcp != nil {
 		run("dhcp", func() error { return dhcp.Serve(ctx) })
 	}
@@ -277,7 +300,7 @@ func (s *Server) Run(ctx context.Context) error {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
 		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
 	}
-	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
+	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "admin_socket", s.cfg.AdminSocket, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
 		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
 
@@ -288,6 +311,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if tlsSrv != nil {
 		tlsSrv.Shutdown(shutCtx)
 	}
+	if adminSrv != nil {
+		adminSrv.Shutdown(shutCtx) // closes the listener, which unlinks the socket
+	}
 	wg.Wait()
 	select {
 	case err := <-errc:
@@ -295,6 +321,19 @@ func (s *Server) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// socketBaseURL is the public base URL named in answers on the admin
+// socket: the first network's server address, else loopback.
+func (s *Server) socketBaseURL() string {
+	host := "127.0.0.1"
+	for _, n := range s.Cluster().Networks() {
+		if n.Server.IsValid() {
+			host = n.Server.String()
+			break
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(s.httpPort))
 }
 
 func (s *Server) dhcpNetworks() []dhcpd.Network {

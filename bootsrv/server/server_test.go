@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/client"
 )
 
 const inv = `networks:
@@ -45,6 +47,13 @@ type testServer struct {
 	dir     string
 	cfgPath string
 	addr    string // HTTP address
+	sock    string // admin socket
+}
+
+// admin is a client for the admin socket (the test runs as root or as
+// bootsrv's own user: an admin).
+func (ts *testServer) admin() *client.Client {
+	return client.New("unix://"+ts.sock, &http.Client{Timeout: 10 * time.Second})
 }
 
 // startServer writes inv, applies mutate to the config (nil: none) and runs
@@ -56,8 +65,9 @@ func startServer(t *testing.T, mutate func(*Config)) *testServer {
 	if err := os.WriteFile(ts.cfgPath, []byte(inv), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ts.sock = filepath.Join(ts.dir, "run", "admin.sock")
 	cfg := Config{ConfigPath: ts.cfgPath, StateDir: filepath.Join(ts.dir, "state"), DataDir: ts.dir, HTTPAddr: ts.addr,
-		DHCPAddr: "off", TFTPAddr: "off", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		DHCPAddr: "off", TFTPAddr: "off", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AdminSocket: ts.sock}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -20,10 +20,14 @@ import (
 func TestTLSListener(t *testing.T) {
 	tlsAddr := freePort(t)
 	ts := startServer(t, func(c *Config) { c.TLSAddr, c.SecretsPull = tlsAddr, true })
-	code, pemText := ts.get("/api/v1/tls/cert")
-	if code != 200 {
-		t.Fatalf("GET /api/v1/tls/cert = %d %s", code, pemText)
+	if code, body := ts.get("/api/v1/tls/cert"); code != 401 {
+		t.Errorf("GET /api/v1/tls/cert over plain HTTP = %d %s, want 401", code, body)
 	}
+	pemBytes, err := ts.admin().TLSCert(context.Background())
+	if err != nil {
+		t.Fatalf("GET /api/v1/tls/cert on the admin socket: %v", err)
+	}
+	pemText := string(pemBytes)
 	file, err := os.ReadFile(filepath.Join(ts.dir, "state", "tls", "cert.pem"))
 	if err != nil {
 		t.Fatalf("certificate file: %v", err)

@@ -55,6 +55,30 @@ CREATE TABLE discovered (
 	inventory  TEXT    NOT NULL DEFAULT ''    -- JSON as reported, or empty
 ) WITHOUT ROWID;
 `,
+	// 2: admin tokens (hashed) and the audit log of admin changes.
+	`
+CREATE TABLE admin_tokens (
+	id         TEXT PRIMARY KEY,               -- public part of the token text
+	name       TEXT    NOT NULL UNIQUE,
+	hash       BLOB    NOT NULL,               -- SHA-256 of the secret part
+	created    INTEGER NOT NULL,
+	created_by TEXT    NOT NULL,
+	expires    INTEGER NOT NULL DEFAULT 0,     -- 0: never
+	revoked    INTEGER NOT NULL DEFAULT 0,     -- 0: not revoked
+	revoked_by TEXT    NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	time    INTEGER NOT NULL,
+	who     TEXT    NOT NULL,
+	source  TEXT    NOT NULL,
+	method  TEXT    NOT NULL,
+	path    TEXT    NOT NULL,
+	summary TEXT    NOT NULL DEFAULT '',
+	status  INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

@@ -8,6 +8,11 @@
 // logs at start; trap images pin that certificate (trapctl initrd build)
 // and pull their mode-iscsi secrets over it (--secrets-pull, default on).
 //
+// Admin routes need a credential: the admin socket (--admin-socket,
+// default /run/disklesstrap/admin.sock, root only) on this host, or a named
+// token (trapctl admin token create) over the TLS listener; see
+// docs/threat-model.md.
+//
 // SIGHUP reloads the inventory; SIGINT/SIGTERM stop it.
 package main
 
@@ -21,6 +26,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
 )
 
@@ -50,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate (PEM) instead of bootsrv's self-signed one in STATE/tls (with --tls-key)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
 	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
+	fs.StringVar(&cfg.AdminSocket, "admin-socket", api.DefaultAdminSocket, `Unix socket for admins on this host (root or bootsrv's own user; "off": none)`)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -10,5 +10,6 @@ func init() {
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
 		initrdBuild,
+		adminTokenCreate, adminTokenList, adminTokenRevoke, adminWhoami, auditCmd,
 	}
 }

@@ -189,7 +189,7 @@ func fetchSecret(e *env, name, node string) (value []byte, found bool, err error
 	if node != "" {
 		q.Set("node", node)
 	}
-	u := e.server + "/api/v1/secrets/" + name
+	u := e.base + "/api/v1/secrets/" + name
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -53,7 +53,7 @@ func pinnedCert(e *env, flag string) (*initrd.File, error) {
 
 // fetchCert asks bootsrv for its certificate.
 func fetchCert(e *env) ([]byte, error) {
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, e.server+tlsCertPath, nil)
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, e.base+tlsCertPath, nil)
 	if err != nil {
 		return nil, err
 	}

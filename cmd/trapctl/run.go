@@ -12,11 +12,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/client"
 )
 
-// defaultServer is used when neither --server nor TRAPCTL_SERVER is set.
+// defaultServer is used when neither --server, TRAPCTL_SERVER nor a
+// credentials file is given and the local admin socket does not exist: a
+// bootsrv's public routes, on this host.
 const defaultServer = "http://127.0.0.1:8080"
+
+// defaultSocket is bootsrv's admin socket on this host; tests replace it.
+var defaultSocket = api.DefaultAdminSocket
 
 // getenv is os.Getenv; tests replace it.
 var getenv = os.Getenv
@@ -35,14 +41,33 @@ type env struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
-	server string
-	output string // "table" or "json"
-	now    func() time.Time
-	hc     *http.Client
+	// server is --server / $TRAPCTL_SERVER as given ("" until connect),
+	// then the server connected to, for messages.
+	server      string
+	credentials string // --credentials / $TRAPCTL_CREDENTIALS
+	output      string // "table" or "json"
+	now         func() time.Time
+	hc          *http.Client // carries the credential after connect
+	base        string       // URL to make requests to with hc
+	cl          *client.Client
 }
 
-func (e *env) client() *client.Client {
-	return client.New(e.server, e.hc)
+func (e *env) client() *client.Client { return e.cl }
+
+// connect picks the server and credential (client.Connect): a credentials
+// file, else --server, else the local admin socket, else defaultServer.
+func (e *env) connect() error {
+	cl, err := client.Connect(client.Target{
+		Server: strings.TrimRight(e.server, "/"), Credentials: e.credentials,
+		Socket: defaultSocket, Fallback: defaultServer, HTTP: e.hc,
+	})
+	if err != nil {
+		return err
+	}
+	e.cl = cl
+	e.hc, e.base = cl.HTTPClient()
+	e.server = cl.BaseURL()
+	return nil
 }
 
 // command is one trapctl subcommand.
@@ -65,9 +90,7 @@ var httpClient = &http.Client{Timeout: 60 * time.Second}
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, now: time.Now, hc: httpClient}
 	e.server = getenv("TRAPCTL_SERVER")
-	if e.server == "" {
-		e.server = defaultServer
-	}
+	e.credentials = getenv("TRAPCTL_CREDENTIALS")
 	e.output = "table"
 
 	global := newFlagSet("trapctl", e)
@@ -101,7 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if e.output != "table" && e.output != "json" {
 		return usageFail(stderr, cmd, usagef("-o: want table or json, got %q", e.output))
 	}
-	e.server = strings.TrimRight(e.server, "/")
+	if err := e.connect(); err != nil {
+		return err
+	}
 	err = cmd.run(e, pos)
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -115,7 +140,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func newFlagSet(name string, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.server, "server", e.server, "bootsrv base URL (default $TRAPCTL_SERVER, else "+defaultServer+")")
+	fs.StringVar(&e.server, "server", e.server, "bootsrv: unix:///PATH (admin socket), https://HOST:8443 (with --credentials) or http://HOST:8080 (public routes only) (default $TRAPCTL_SERVER, else the credentials' server, else the admin socket "+api.DefaultAdminSocket+" if it exists, else "+defaultServer+")")
+	fs.StringVar(&e.credentials, "credentials", e.credentials, "admin credentials file from trapctl admin token create (default $TRAPCTL_CREDENTIALS)")
 	fs.StringVar(&e.output, "o", e.output, "output format: table or json")
 	return fs
 }
@@ -205,14 +231,18 @@ func printCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: trapctl [--server URL] [-o table|json] COMMAND [ARGS]\n\ncommands:\n")
+	fmt.Fprintf(w, "usage: trapctl [--server URL] [--credentials FILE] [-o table|json] COMMAND [ARGS]\n\ncommands:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range commands {
 		fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, c.args, c.summary)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nglobal flags (before or after the command):\n"+
-		"  --server URL  bootsrv base URL (default $TRAPCTL_SERVER, else %s)\n"+
-		"  -o FORMAT     table (default) or json\n"+
-		"\nRANGE is a node range: cn[001-064],gpu[1-4],login1\n", defaultServer)
+		"  --server URL         bootsrv: unix:///PATH (its admin socket, as root), https://HOST:8443\n"+
+		"                       (with --credentials) or http://HOST:8080 (public routes only)\n"+
+		"                       (default $TRAPCTL_SERVER, else the credentials' server, else\n"+
+		"                       unix://%s if it exists, else %s)\n"+
+		"  --credentials FILE   admin token file from trapctl admin token create (default $TRAPCTL_CREDENTIALS)\n"+
+		"  -o FORMAT            table (default) or json\n"+
+		"\nRANGE is a node range: cn[001-064],gpu[1-4],login1\n", api.DefaultAdminSocket, defaultServer)
 }

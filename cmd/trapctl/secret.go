@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/disklesstrap/disklesstrap/api"
 )
@@ -87,7 +86,7 @@ var secretShow = &command{
 // secretRequest sends one secret API request and returns the answer body
 // (errors carry bootsrv's message, which never holds a value).
 func secretRequest(e *env, method, path string, q url.Values, body []byte) ([]byte, error) {
-	u := strings.TrimRight(e.server, "/") + path
+	u := e.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
