@@ -148,4 +148,3 @@ func TestAdminSocketNonRoot(t *testing.T) {
 		t.Errorf("nobody over loopback TCP: %s", out)
 	}
 }
-
