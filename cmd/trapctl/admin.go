@@ -20,7 +20,7 @@ var (
 )
 
 var adminTokenCreate = &command{
-	name: "admin token create", args: "NAME [--expires DUR] [--out FILE] [--url URL]",
+	name: "admin token create", args: "NAME [flags]",
 	summary: "make a named admin token and write its credentials file (0600)",
 	help: "The file holds bootsrv's https URL, the token and bootsrv's TLS certificate to pin;\n" +
 		"use it elsewhere with trapctl --credentials FILE (or $TRAPCTL_CREDENTIALS).\n" +

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/bootsrv/tlscert"
 	"github.com/disklesstrap/disklesstrap/initrd"
 )
@@ -23,10 +24,16 @@ func TestPinnedCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	fp, _ := tlscert.Fingerprint(pemText)
-	withTLS := httptest.NewServer(api.New(api.Config{TLSPort: 8443, TLSCert: pemText}))
-	defer withTLS.Close()
-	noTLS := httptest.NewServer(api.New(api.Config{}))
-	defer noTLS.Close()
+	st, err := state.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	withTLSAPI := api.New(api.Config{TLSPort: 8443, TLSCert: pemText, Store: st})
+	withTLS := adminSocketServer(t, withTLSAPI, filepath.Join(dir, "a", "admin.sock"))
+	noTLS := adminSocketServer(t, api.New(api.Config{Store: st}), filepath.Join(dir, "b", "admin.sock"))
+	plain := httptest.NewServer(withTLSAPI) // no credential over TCP
+	defer plain.Close()
 	gone := httptest.NewServer(api.New(api.Config{}))
 	gone.Close()
 	garbage := filepath.Join(dir, "garbage.pem")
@@ -38,18 +45,22 @@ func TestPinnedCert(t *testing.T) {
 		wantErr            string // error from pinnedCert
 		wantStderr         string
 	}{
-		{"from bootsrv", withTLS.URL, "", true, "", "sha256 " + fp},
-		{"bootsrv without tls", noTLS.URL, "", false, "", "--tls-listen is off"},
+		{"from bootsrv", withTLS, "", true, "", "sha256 " + fp},
+		{"bootsrv without tls", noTLS, "", false, "", "--tls-listen is off"},
 		{"bootsrv unreachable", gone.URL, "", false, "", "unreachable"},
+		{"no admin credential", plain.URL, "", false, "", "needs an admin credential"},
 		{"file", gone.URL, filepath.Join(dir, "tls", "cert.pem"), true, "", "sha256 " + fp},
-		{"file missing", withTLS.URL, filepath.Join(dir, "nope.pem"), false, "-bootsrv-cert", ""},
-		{"file garbage", withTLS.URL, garbage, false, "no PEM CERTIFICATE block", ""},
-		{"none", withTLS.URL, "none", false, "", "cannot pull secrets"},
+		{"file missing", withTLS, filepath.Join(dir, "nope.pem"), false, "-bootsrv-cert", ""},
+		{"file garbage", withTLS, garbage, false, "no PEM CERTIFICATE block", ""},
+		{"none", withTLS, "none", false, "", "cannot pull secrets"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			e := &env{ctx: context.Background(), stdout: &bytes.Buffer{}, stderr: &stderr, server: c.server, hc: httpClient}
+			if err := e.connect(); err != nil {
+				t.Fatal(err)
+			}
 			f, err := pinnedCert(e, c.flag)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {

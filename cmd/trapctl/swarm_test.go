@@ -76,6 +76,9 @@ func TestWriteTorrent(t *testing.T) {
 	defer srv.Close()
 	e := &env{server: srv.URL, stdout: io.Discard, hc: srv.Client()}
 	e.ctx = t.Context()
+	if err := e.connect(); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(t.TempDir(), "os.torrent")
 	if err := writeTorrent(e, "os", p); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/bootsrv/adminsock"
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
@@ -68,9 +69,28 @@ func serverWith(t *testing.T, wrap func(http.Handler) http.Handler) (url, dir, i
 	if wrap != nil {
 		h = wrap(h)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL, dir, invPath, sec
+	return adminSocketServer(t, h, filepath.Join(dir, "run", "admin.sock")), dir, invPath, sec
+}
+
+// adminSocketServer serves h on a real admin socket at sock, marking each
+// connection with its peer's uid as bootsrv does (the tests run as root:
+// admins), and returns its unix:// URL.
+func adminSocketServer(t *testing.T, h http.Handler, sock string) string {
+	t.Helper()
+	ln, err := adminsock.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+		uid, pid, err := adminsock.Peer(c)
+		if err != nil {
+			return ctx
+		}
+		return api.WithLocalPeer(ctx, api.LocalPeer{UID: uid, PID: pid})
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "unix://" + sock
 }
 
 var (
