@@ -161,8 +161,9 @@ type Target struct {
 }
 
 // Connect returns a client for t: a credentials file if given (its token
-// over https with its pinned certificate), else Server as given, else the
-// local admin socket if it exists, else Fallback.
+// over https with its pinned certificate, to Server if that is https://,
+// else to the file's server), else Server as given, else the local admin
+// socket if it exists, else Fallback.
 func Connect(t Target) (*Client, error) {
 	hc := t.HTTP
 	if hc == nil {
@@ -174,7 +175,9 @@ func Connect(t Target) (*Client, error) {
 			return nil, err
 		}
 		server := t.Server
-		if server == "" {
+		if server == "" || strings.HasPrefix(server, "unix://") {
+			// A unix:// server (an exported TRAPCTL_SERVER on bootsrv's
+			// host) does not carry tokens: the file's server does.
 			server = c.Server
 		}
 		cl, err := NewToken(server, c.Token, []byte(c.CertPEM), hc)

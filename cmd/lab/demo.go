@@ -125,7 +125,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "  ssh into %s (in the trap):\n    %s\n", n.Name, strings.Join(c.SSHArgs(n.Name, c.Key), " "))
 	}
-	fmt.Fprintf(stdout, "\n  cluster status:\n    ip netns exec %s %s --server %s status\n", ns, ctl, c.URL)
+	fmt.Fprintf(stdout, "\n  trapctl as the cluster's admin (root on bootsrv's admin socket; no token needed):\n"+
+		"    export TRAPCTL_SERVER=unix://%s\n    %s status\n    %s audit\n", c.AdminSocket, ctl, ctl)
+	fmt.Fprintf(stdout, "  a named token for an admin on another host (over TLS; revoke with %s admin token revoke alice):\n"+
+		"    %s admin token create alice --out alice.json\n"+
+		"    ip netns exec %s %s --credentials alice.json status\n", ctl, ctl, ns, ctl)
 	fmt.Fprintf(stdout, "  leave the trap on cn001's console (type exit) with:\n    socat - UNIX-CONNECT:%s\n", c.Nodes["cn001"].SocketPath)
 	fmt.Fprintf(stdout, "  inventory %s, bootsrv log %s\n", c.Inventory, c.Bootsrv.LogPath)
 	if *exitAfter {

@@ -69,14 +69,17 @@ type Cluster struct {
 	Inventory string
 	StateDir  string
 	DataDir   string
-	URL       string // bootsrv base URL inside the namespace
-	API       *client.Client
-	Bootsrv   *lab.Proc
-	Nodes     map[string]*lab.Node
-	opts      Options
-	bootsrv   string
-	trapctl   string
-	log       *slog.Logger
+	URL       string // bootsrv base URL inside the namespace (public routes)
+	// AdminSocket is bootsrv's admin socket (DIR/run/admin.sock); API and
+	// Trapctl use it as root: the lab's admin credential.
+	AdminSocket string
+	API         *client.Client
+	Bootsrv     *lab.Proc
+	Nodes       map[string]*lab.Node
+	opts        Options
+	bootsrv     string
+	trapctl     string
+	log         *slog.Logger
 }
 
 // Start builds what is missing and starts bootsrv in a new lab. With t
@@ -99,6 +102,7 @@ func Start(ctx context.Context, t testing.TB, opts Options) (c *Cluster, err err
 	c.DataDir = filepath.Join(c.Dir, "data")
 	c.Inventory = filepath.Join(c.Dir, "cluster.yaml")
 	c.URL = "http://" + l.BridgeAddr(0).String() + ":8080"
+	c.AdminSocket = filepath.Join(c.Dir, "run", "admin.sock")
 	for _, d := range []string{c.StateDir, filepath.Join(c.DataDir, "tftp"), filepath.Join(c.DataDir, "boot")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -122,7 +126,7 @@ func Start(ctx context.Context, t testing.TB, opts Options) (c *Cluster, err err
 	if err := c.StartBootsrv(ctx); err != nil {
 		return nil, err
 	}
-	c.API = client.New(c.URL, l.HTTPClient())
+	c.API = client.New("unix://"+c.AdminSocket, l.HTTPClient())
 	return c, nil
 }
 
@@ -202,7 +206,8 @@ nodes:
 // until its HTTP port answers.
 func (c *Cluster) StartBootsrv(ctx context.Context) error {
 	args := append([]string{"--config", c.Inventory, "--interface", "br0",
-		"--state", c.StateDir, "--data", c.DataDir, "--http", ":8080", "--log-level", "debug"}, c.opts.BootsrvArgs...)
+		"--state", c.StateDir, "--data", c.DataDir, "--http", ":8080", "--admin-socket", c.AdminSocket,
+		"--log-level", "debug"}, c.opts.BootsrvArgs...)
 	cmd := c.Lab.Exec(context.Background(), c.bootsrv, args...)
 	p, err := c.Lab.Start("bootsrv", cmd)
 	if err != nil {
@@ -306,16 +311,16 @@ func tail(s string, n int) string {
 var errNoRepo = errors.New("labcluster: no go.mod above the working directory")
 
 // Trapctl runs the real trapctl CLI inside the namespace against this
-// cluster's bootsrv and returns its combined output.
+// cluster's bootsrv, as root on its admin socket, and returns its combined
+// output.
 func (c *Cluster) Trapctl(ctx context.Context, args ...string) (string, error) {
-	return c.trapctlAt(ctx, c.URL, nil, args...)
+	return c.trapctlAt(ctx, "unix://"+c.AdminSocket, nil, args...)
 }
 
-// TrapctlAdmin runs trapctl as on the bootsrv host: over loopback inside
-// the namespace (the secret store's admin calls accept loopback only),
-// with stdin as its standard input (nil: none).
+// TrapctlAdmin is Trapctl with stdin as trapctl's standard input (nil:
+// none).
 func (c *Cluster) TrapctlAdmin(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	return c.trapctlAt(ctx, "http://127.0.0.1:8080", stdin, args...)
+	return c.trapctlAt(ctx, "unix://"+c.AdminSocket, stdin, args...)
 }
 
 func (c *Cluster) trapctlAt(ctx context.Context, url string, stdin []byte, args ...string) (string, error) {
