@@ -22,7 +22,7 @@ type authEnv struct {
 	logs bytes.Buffer
 }
 
-func newAuthEnv(t *testing.T) *authEnv {
+func newAuthEnv(t testing.TB) *authEnv {
 	e := &authEnv{testEnv: newEnv(t), now: testNow}
 	cfg := e.api.cfg
 	cfg.TLSPort, cfg.TLSCert = 8443, []byte("CERT")
@@ -216,5 +216,26 @@ func TestAudit(t *testing.T) {
 	}
 	if code, out, _ := e.call("unix", "", "GET", "/api/v1/audit?limit=x", ""); code != 400 || !strings.Contains(out, "limit") {
 		t.Errorf("bad limit: %d %s", code, out)
+	}
+}
+
+// BenchmarkAdminAuth: what the admin check adds to a request (GET
+// /api/v1/admin/whoami, the cheapest admin route): root on the admin
+// socket (a context value), a token over TLS (parse, SQLite read,
+// SHA-256, constant-time compare), and a refused caller.
+func BenchmarkAdminAuth(b *testing.B) {
+	e := &authEnv{testEnv: newEnv(b), now: testNow}
+	cfg := e.api.cfg
+	cfg.TLSPort, cfg.TLSCert = 8443, []byte("CERT")
+	e.a = New(cfg)
+	tok := e.token("bench", "")
+	for _, c := range []struct{ name, how, token string }{
+		{"socket", "unix", ""}, {"token", "tls", tok}, {"refused", "http", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				e.call(c.how, c.token, "GET", "/api/v1/admin/whoami", "")
+			}
+		})
 	}
 }

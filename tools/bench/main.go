@@ -42,7 +42,9 @@ func (b *bench) logf(format string, args ...any) {
 // startBootsrv starts bootsrv (profsrv when profiling) on a fresh state
 // with an inventory of nodes nodes; dhcp is "off" or its address, cpu the
 // CPU to pin it to ("" = none).
-func (b *bench) startBootsrv(ctx context.Context, dir string, nodes int, dhcp, cpu string) (*proc, error) {
+// startBootsrv starts bootsrv over a nodes-node inventory in dir, with its
+// admin socket at adminSocket(dir); extra are more bootsrv flags.
+func (b *bench) startBootsrv(ctx context.Context, dir string, nodes int, dhcp, cpu string, extra ...string) (*proc, error) {
 	for _, d := range []string{"state", "data/boot", "data/tftp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
@@ -53,13 +55,15 @@ func (b *bench) startBootsrv(ctx context.Context, dir string, nodes int, dhcp, c
 		return nil, err
 	}
 	bin := b.bootsrvBin
-	var extra []string
+	var prof []string
 	if b.profile != "" {
-		bin, extra = b.profsrvBin, []string{"--pprof", b.pprof}
+		bin, prof = b.profsrvBin, []string{"--pprof", b.pprof}
 	}
-	args := append([]string{bin}, extra...)
+	args := append([]string{bin}, prof...)
 	args = append(args, "--config", inv, "--state", filepath.Join(dir, "state"), "--data", filepath.Join(dir, "data"),
-		"--http", strings.TrimPrefix(b.base, "http://"), "--dhcp", dhcp, "--tftp", "off", "--tls-listen", "off", "--log-level", "warn")
+		"--http", strings.TrimPrefix(b.base, "http://"), "--dhcp", dhcp, "--tftp", "off", "--tls-listen", "off",
+		"--admin-socket", adminSocket(dir), "--log-level", "warn")
+	args = append(args, extra...)
 	logPath := filepath.Join(dir, "bootsrv.log")
 	p, err := start("bootsrv", logPath, cpu, args...)
 	if err != nil {
@@ -208,7 +212,7 @@ func (b *bench) printHTTP(ctx context.Context) error {
 
 func (b *bench) printMode(ctx context.Context) error {
 	rows, err := b.benchMode(ctx)
-	t := &table{title: fmt.Sprintf("Mode switch: trapctl wall time, %d-node inventory (median of 5)", b.nodes),
+	t := &table{title: fmt.Sprintf("Mode switch: trapctl wall time, %d-node inventory (median of 5; admin socket as root, or a token over TLS)", b.nodes),
 		header: []string{"Operation", "nodes", "time", "per node"}}
 	for _, r := range rows {
 		t.add(r.op, strconv.Itoa(r.nodes), r.took.Round(time.Millisecond).String(),

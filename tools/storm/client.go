@@ -23,6 +23,9 @@ type storm struct {
 	base  string
 	relay *Relay
 	http  *http.Client
+	// admin reaches bootsrv's admin socket (as root: an admin) for mode
+	// switches, status and event reads; nodes use http.
+	adminHC *http.Client
 
 	mu      sync.Mutex
 	acked   [][]string     // node index -> messages of acknowledged events
@@ -151,7 +154,7 @@ func (s *storm) admin(ctx context.Context) {
 		s.inDoubt = &set
 		s.mu.Unlock()
 		err := s.retry(ctx, "mode", func() error {
-			b, err := s.do(ctx, "POST", "/api/v1/mode", body)
+			b, err := s.adminDo(ctx, "POST", "/api/v1/mode", body)
 			if err != nil {
 				return err
 			}
@@ -172,13 +175,27 @@ func (s *storm) get(ctx context.Context, path string) ([]byte, error) {
 	return s.do(ctx, "GET", path, nil)
 }
 
+// adminGet is a GET on the admin socket.
+func (s *storm) adminGet(ctx context.Context, path string) ([]byte, error) {
+	return s.adminDo(ctx, "GET", path, nil)
+}
+
+// adminDo is do on the admin socket.
+func (s *storm) adminDo(ctx context.Context, method, path string, v any) ([]byte, error) {
+	return s.send(ctx, s.adminHC, "http://localhost", method, path, v)
+}
+
 func (s *storm) post(ctx context.Context, path string, v any) error {
 	_, err := s.do(ctx, "POST", path, v)
 	return err
 }
 
-// do sends one request and returns the body of a 2xx answer.
+// do sends one request as a node and returns the body of a 2xx answer.
 func (s *storm) do(ctx context.Context, method, path string, v any) ([]byte, error) {
+	return s.send(ctx, s.http, s.base, method, path, v)
+}
+
+func (s *storm) send(ctx context.Context, hc *http.Client, base, method, path string, v any) ([]byte, error) {
 	var body io.Reader
 	if v != nil {
 		b, err := json.Marshal(v)
@@ -187,14 +204,14 @@ func (s *storm) do(ctx context.Context, method, path string, v any) ([]byte, err
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if v != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := s.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/client"
 )
 
 // Config describes one storm.
@@ -92,11 +94,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	base := fmt.Sprintf("http://%s:%d", ServerAddr, cfg.HTTPPort)
+	// Admin calls go through bootsrv's admin socket: authentication on,
+	// as on a real cluster (a SIGKILLed bootsrv leaves the socket file;
+	// the restarted one replaces it).
+	adminSock := filepath.Join(cfg.Dir, "run", "admin.sock")
 	sup := &Supervisor{
 		Bin: cfg.Bootsrv,
 		Args: []string{"--config", inv, "--state", filepath.Join(cfg.Dir, "state"), "--data", filepath.Join(cfg.Dir, "data"),
 			"--http", fmt.Sprintf("%s:%d", ServerAddr, cfg.HTTPPort), "--dhcp", fmt.Sprintf("%s:%d", ServerAddr, cfg.DHCPPort),
-			"--tftp", "off", "--tls-listen", "off", "--log-level", "warn"},
+			"--tftp", "off", "--tls-listen", "off", "--admin-socket", adminSock, "--log-level", "warn"},
 		Log:   filepath.Join(cfg.Dir, "bootsrv.log"),
 		Ready: base + "/boot.ipxe",
 	}
@@ -113,7 +119,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer relay.Close()
 
 	s := &storm{cfg: cfg, base: base, relay: relay, acked: make([][]string, cfg.Nodes+1),
-		retries: map[string]int{}, lastErr: map[string]string{}, http: newHTTPClient(cfg.Nodes)}
+		retries: map[string]int{}, lastErr: map[string]string{}, http: newHTTPClient(cfg.Nodes),
+		adminHC: &http.Client{Transport: client.UnixTransport(adminSock), Timeout: 5 * time.Second}}
 	res := &Result{Nodes: cfg.Nodes}
 	start := time.Now()
 

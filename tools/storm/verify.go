@@ -67,7 +67,7 @@ func (p *problems) result() []string {
 func (s *storm) verifyAPI(ctx context.Context) []string {
 	var p problems
 	want, alt := s.wantModes()
-	b, err := s.get(ctx, "/api/v1/status?range="+url.QueryEscape(NodeRange(1, s.cfg.Nodes)))
+	b, err := s.adminGet(ctx, "/api/v1/status?range="+url.QueryEscape(NodeRange(1, s.cfg.Nodes)))
 	if err != nil {
 		return []string{"status: " + err.Error()}
 	}
@@ -83,7 +83,7 @@ func (s *storm) verifyAPI(ctx context.Context) []string {
 		if g := got[NodeName(i)]; !modeOK(i, string(g), want, alt) {
 			p.add("mode of %s after the storm = %q, want %q (last acknowledged switch)", NodeName(i), g, want[i])
 		}
-		b, err := s.get(ctx, fmt.Sprintf("/api/v1/events?node=%s&limit=100000", NodeName(i)))
+		b, err := s.adminGet(ctx, fmt.Sprintf("/api/v1/events?node=%s&limit=100000", NodeName(i)))
 		if err != nil {
 			p.add("events of %s: %v", NodeName(i), err)
 			continue

@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off")`)
 	fs.StringVar(&cfg.TFTPAddr, "tftp", "off", `TFTP listen address ("off")`)
 	fs.StringVar(&cfg.TLSAddr, "tls-listen", "off", `TLS listen address ("off")`)
+	fs.StringVar(&cfg.AdminSocket, "admin-socket", "off", `admin socket ("off")`)
 	fs.StringVar(&cfg.TorrentListen, "torrent-listen", "off", `BitTorrent peer-wire address ("off")`)
 	level := fs.String("log-level", "warn", "log level")
 	pprofAddr := fs.String("pprof", "127.0.0.1:6060", "net/http/pprof listen address")
