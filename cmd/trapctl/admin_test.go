@@ -8,14 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/admintoken"
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
-	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
-	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/client"
 )
 
@@ -25,26 +22,11 @@ import (
 // revoke while in use (the next call fails naming it), expiry, a foreign
 // token, plain HTTP refused, and the audit log.
 func TestAdminTokens(t *testing.T) {
-	dir := t.TempDir()
-	data, _ := os.ReadFile("testdata/cluster.yaml")
-	invPath := filepath.Join(dir, "cluster.yaml")
-	os.WriteFile(invPath, data, 0o644)
-	c, err := inventory.Load(invPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ptr := &atomic.Pointer[inventory.Cluster]{}
-	ptr.Store(c)
-	st, err := state.Open(filepath.Join(dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	tlsSrv := httptest.NewUnstartedServer(nil)
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
-	h := api.New(api.Config{Cluster: ptr, InventoryPath: invPath, Store: st, DataDir: filepath.Join(dir, "data"), TLSPort: 8443, TLSCert: certPEM})
+	dir, _, h, _ := apiWith(t, func(c *api.Config) { c.TLSPort, c.TLSCert = 8443, certPEM })
 	tlsSrv.Config.Handler = h
 	sock := adminSocketServer(t, h, filepath.Join(dir, "run", "admin.sock"))
 	httpSrv := httptest.NewServer(h)

@@ -38,6 +38,19 @@ func server(t *testing.T) (url, dir, invPath string) {
 // secret store in dir/state/secrets.
 func serverWith(t *testing.T, wrap func(http.Handler) http.Handler) (url, dir, invPath string, sec *secrets.Store) {
 	t.Helper()
+	var h http.Handler
+	dir, invPath, h, sec = apiWith(t, nil)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	return adminSocketServer(t, h, filepath.Join(dir, "run", "admin.sock")), dir, invPath, sec
+}
+
+// apiWith is the real bootsrv API over a temp copy of
+// testdata/cluster.yaml, with a state and secret store in dir/state and
+// its config changed by mutate (nil: none).
+func apiWith(t *testing.T, mutate func(*api.Config)) (dir, invPath string, h http.Handler, sec *secrets.Store) {
+	t.Helper()
 	dir = t.TempDir()
 	data, err := os.ReadFile("testdata/cluster.yaml")
 	if err != nil {
@@ -62,14 +75,14 @@ func serverWith(t *testing.T, wrap func(http.Handler) http.Handler) (url, dir, i
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = api.New(api.Config{
+	cfg := api.Config{
 		Cluster: ptr, InventoryPath: invPath, Store: st, DataDir: filepath.Join(dir, "data"), Secrets: sec,
 		BaseURL: func(*http.Request) string { return "http://198.18.0.1:8080" },
-	})
-	if wrap != nil {
-		h = wrap(h)
 	}
-	return adminSocketServer(t, h, filepath.Join(dir, "run", "admin.sock")), dir, invPath, sec
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return dir, invPath, api.New(cfg), sec
 }
 
 // adminSocketServer serves h on a real admin socket at sock, marking each
