@@ -9,7 +9,9 @@
 //   - HTTP: wrk on random per-node iPXE scripts and manifests of a
 //     10,000-node inventory, against bootsrv and against nginx serving the
 //     same bytes (fetched from bootsrv) as static files.
-//   - Mode switch: trapctl mode set and status over 1,000 and 10,000 nodes.
+//   - Mode switch: trapctl mode set and status over 1,000 and 10,000 nodes,
+//     as root on bootsrv's admin socket and with an admin token over TLS
+//     (authentication on, as on a real cluster).
 //   - Storm: N simulated nodes booting (package tools/storm) while bootsrv
 //     is SIGKILLed and restarted; every acknowledged write must survive.
 //
