@@ -123,6 +123,9 @@ func (a *API) authenticate(r *http.Request) (Admin, error) {
 	if !ok {
 		return Admin{}, errorf(http.StatusUnauthorized, "Authorization header: want \"Bearer dtk_...\" (an admin token); %s", a.howToGetCredential())
 	}
+	if a.cfg.Store == nil {
+		return Admin{}, errorf(http.StatusServiceUnavailable, "no state store: admin tokens cannot be checked")
+	}
 	id, hash, perr := admintoken.Parse(strings.TrimSpace(text))
 	var t state.Token
 	var lerr error = state.ErrNoToken
