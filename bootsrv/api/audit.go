@@ -21,6 +21,10 @@ func (a *API) audit(r *http.Request, c *adminCall, status int) {
 		Time: a.cfg.Now().UTC(), Who: c.Who, From: c.From,
 		Method: r.Method, Path: r.URL.RequestURI(), Summary: c.summary, Status: status,
 	}
+	if a.cfg.Store == nil {
+		a.log.Warn("audit record not stored: no state store", "who", c.Who, "method", r.Method, "path", r.URL.Path, "status", status)
+		return
+	}
 	if err := a.cfg.Store.AddAudit(rec); err != nil {
 		a.log.Error("audit record not stored", "who", c.Who, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		return
