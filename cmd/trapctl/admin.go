@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/bootsrv/tlscert"
 	"github.com/disklesstrap/disklesstrap/client"
 )
 
@@ -60,9 +61,13 @@ var adminTokenCreate = &command{
 		if created.Expires != nil {
 			expires = created.Expires.Format(time.RFC3339)
 		}
-		_, err = fmt.Fprintf(e.stdout, "token %s (expires %s) written to %s (mode 0600)\n"+
-			"use it: trapctl --credentials %s status   (server %s; other boot networks: %v)\n",
-			created.Name, expires, out, out, server, created.Servers)
+		fp, err := tlscert.Fingerprint([]byte(created.CertPEM))
+		if err != nil {
+			return fmt.Errorf("token %s: bootsrv's certificate: %w", created.Name, err)
+		}
+		_, err = fmt.Fprintf(e.stdout, "token %s (expires %s) written to %s (mode 0600), pinning bootsrv certificate sha256 %s\n"+
+			"use it: trapctl --credentials %s status   (server %s; boot networks: %v)\n",
+			created.Name, expires, out, fp, out, server, created.Servers)
 		return err
 	},
 }

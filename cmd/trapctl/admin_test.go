@@ -43,7 +43,7 @@ func TestAdminTokens(t *testing.T) {
 	}
 	creds := filepath.Join(dir, "ops.json")
 	out, err := tc("--server", sock, "admin", "token", "create", "ops", "--out", creds, "--url", tlsSrv.URL)
-	if err != nil || !strings.Contains(out, "token ops (expires never) written to "+creds+" (mode 0600)") {
+	if err != nil || !strings.Contains(out, "token ops (expires never) written to "+creds+" (mode 0600), pinning bootsrv certificate sha256 ") {
 		t.Fatalf("token create: %v\n%s", err, out)
 	}
 	if fi, err := os.Stat(creds); err != nil || fi.Mode().Perm() != 0o600 {
