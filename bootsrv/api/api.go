@@ -32,6 +32,8 @@
 //	GET    /api/v1/secrets/{name}     show a secret (loopback only)
 //	GET    /api/v1/secrets/{node}/{name}  a node pulls its secret (TLS only)
 //	GET    /api/v1/tls/cert           bootsrv's TLS certificate, PEM (loopback only; tls.go)
+//	POST   /api/v1/boot/register      nodeauth.Registration -> nodeauth.Registered (register.go)
+//	POST   /api/v1/boot/os-token      nodeauth.OSToken (signed; register.go)
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -59,6 +61,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 )
 
 // Config wires the handlers to the rest of bootsrv.
@@ -97,6 +100,10 @@ type Config struct {
 	// TLSCert is that listener's certificate (PEM), served to loopback at
 	// GET /api/v1/tls/cert for trapctl initrd build to pin.
 	TLSCert []byte
+	// NodeAuthOff accepts node routes without a node credential (see
+	// nodeauth.go). For tests of the handlers behind requireNode only;
+	// bootsrv never sets it.
+	NodeAuthOff bool
 }
 
 // API is bootsrv's HTTP handler.
@@ -108,7 +115,7 @@ type API struct {
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
 	swarm     swarmState
-	released  releases // secrets released per boot (secrets.go)
+	windows   windows // replay windows of the nodes' boots (nodeauth.go)
 }
 
 // New returns the handler for cfg.
@@ -170,9 +177,11 @@ func (a *API) routes() {
 	public("GET /manifest/{node}", a.manifestByName)
 	public("GET /manifest", a.manifestByMAC)
 	public("GET /images/{name}", a.imageFile)
+	public("POST "+nodeauth.RegisterPath, a.registerBoot)
 
-	node("POST /api/v1/events", a.postEvents)
-	node("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
+	a.mux.Handle("POST /api/v1/events", handler{a, a.nodeAuth(a.postEvents, true)}) // node, or the booted OS's token
+	node("POST "+nodeauth.OSTokenPath, a.postOSToken)
+	a.mux.Handle("GET /api/v1/secrets/{node}/{name}", handler{a, a.pullOverTLS(a.requireNode(a.pullSecret))}) // node, over TLS
 
 	admin("GET /api/v1/events", a.getEvents)
 	admin("GET /api/v1/nodes", a.listNodes)

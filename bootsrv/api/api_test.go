@@ -85,6 +85,7 @@ func newEnv(t testing.TB) *testEnv {
 		DataDir:       dataDir,
 		BaseURL:       func(*http.Request) string { return testBase },
 		Now:           func() time.Time { return testNow },
+		NodeAuthOff:   true, // handler tests; nodeauth_test.go tests it on
 	})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
