@@ -76,7 +76,8 @@ func (s *storm) node(ctx context.Context, i int) error {
 	return nil
 }
 
-// boot is one network boot of node i: DORA, script, manifest, events.
+// boot is one network boot of node i: DORA, script, manifest, boot key
+// registration, signed events.
 func (s *storm) boot(ctx context.Context, i, b int) error {
 	name, mac := NodeName(i), NodeMAC(i)
 	err := s.retry(ctx, "dhcp", func() error {
@@ -122,11 +123,16 @@ func (s *storm) boot(ctx context.Context, i, b int) error {
 	if err != nil {
 		return err
 	}
+	nc, err := s.register(ctx, i)
+	if err != nil {
+		return err
+	}
+	defer nc.close()
 	for k := range s.cfg.Events {
 		msg := fmt.Sprintf("storm %s boot %d event %d", name, b+1, k)
 		ev := manifest.Event{Node: name, MAC: mac.String(), Phase: manifest.PhaseProgress, Message: msg,
 			Data: map[string]string{"step": "storm"}}
-		err := s.retry(ctx, "event", func() error { return s.post(ctx, "/api/v1/events", ev) })
+		err := s.retry(ctx, "event", func() error { return nc.post(ctx, s.base+"/api/v1/events", ev) })
 		if err != nil {
 			return err
 		}
@@ -172,10 +178,6 @@ func (s *storm) get(ctx context.Context, path string) ([]byte, error) {
 	return s.do(ctx, "GET", path, nil)
 }
 
-func (s *storm) post(ctx context.Context, path string, v any) error {
-	_, err := s.do(ctx, "POST", path, v)
-	return err
-}
 
 // do sends one request and returns the body of a 2xx answer.
 func (s *storm) do(ctx context.Context, method, path string, v any) ([]byte, error) {
