@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
 )
 
@@ -93,4 +95,86 @@ func waitEvents(ctx context.Context, c *labcluster.Cluster, node, want string) (
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// checkBootedOSUser runs, on n's booted test OS console (a root shell),
+// what an unprivileged user of the node could try: read the OS token or
+// find it in /proc/cmdline, /run or its environment, post an event, pull
+// a secret. Root's own os-booted event (with the token) must have gone
+// through; the user's must not.
+func checkBootedOSUser(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node, secret string) {
+	t.Helper()
+	if err := n.WaitConsole(ctx, "DT-OS-EVENT os-booted sent", time.Minute); err != nil {
+		t.Errorf("%s: the booted OS's own event (OS token) was not accepted: %v\n%s", n.Name, err, n.ConsoleTail(20))
+	}
+	// Markers are written DT-""NAME so the console's echo of the typed
+	// line never matches them.
+	script := strings.Join([]string{
+		`t=$(cat /run/dt/os-token); echo "DT-""TOKEN-LEN ${#t} $(stat -c '%a %u' /run/dt/os-token)"`,
+		`grep -qF "$t" /proc/cmdline && echo DT-""LEAK-CMDLINE`,
+		`su user -c 'echo DT-""USER-ID $(id -u); cat /run/dt/os-token >/dev/null 2>&1 && echo DT-""USER-READ-TOKEN; env' | grep -qF "$t" && echo DT-""LEAK-ENV`,
+		`su user -c 'echo DT-""USER-ID $(id -u); cat /run/dt/os-token >/dev/null 2>&1 && echo DT-""USER-READ-TOKEN'`,
+		`for f in $(su user -c 'find /run /tmp /etc -xdev -type f 2>/dev/null') /proc/cmdline; do su user -c "cat $f" 2>/dev/null | grep -qF "$t" && echo "DT-""LEAK-FILE $f"; done`,
+		`su user -c 'dt-event os-booted forged-by-user' 2>&1 | while read -r l; do echo "DT-""USER-EVENT $l"; done`,
+		`su user -c 'wget -q -O- https://198.18.0.1:8443/api/v1/secrets/` + n.Name + `/` + secret + ` >/dev/null 2>&1 && echo DT-""USER-PULLED || echo DT-""USER-PULL-REFUSED'`,
+		`echo DT-""NONROOT-DONE`,
+	}, "; ")
+	off := n.ConsoleOffset()
+	if err := n.SendConsole(script + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`DT-NONROOT-DONE`), 3*time.Minute); err != nil {
+		t.Fatalf("%s: non-root checks: %v\n%s", n.Name, err, n.ConsoleTail(30))
+	}
+	out := lab.CleanConsole(n.ConsoleText()[off:])
+	t.Logf("%s non-root checks:\n%s", n.Name, out)
+	for _, want := range []string{"DT-TOKEN-LEN 43 600 0", "DT-USER-ID 1000", "DT-USER-EVENT DT-OS-EVENT os-booted failed: cannot read the OS token", "DT-USER-PULL-REFUSED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s: non-root checks lack %q", n.Name, want)
+		}
+	}
+	for _, bad := range []string{"DT-LEAK-", "DT-USER-READ-TOKEN", "DT-USER-PULLED"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%s: non-root check found %q", n.Name, bad)
+		}
+	}
+	if evs, err := c.Trapctl(ctx, "events", n.Name); err != nil || strings.Contains(evs, "forged-by-user") || !strings.Contains(evs, "os-booted") {
+		t.Errorf("trapctl events %s: %v\n%s\nwant root's os-booted event and not the user's", n.Name, err, evs)
+	}
+}
+
+// checkSecretRelease: the node's boot pulled secret once and said it got
+// it (secret-released, secret-received); then a boot-count reset (GET
+// /ipxe for the victim's MAC, what anyone can send) and a pull without
+// the boot key are refused, and no second release happened.
+func checkSecretRelease(ctx context.Context, t *testing.T, c *labcluster.Cluster, node, mac, secret string) {
+	t.Helper()
+	if _, err := c.API.IPXEScript(ctx, mac, "pcbios"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := pullFrom(ctx, c.Lab, node, secret)
+	if code != 401 || !strings.Contains(body, "not signed") {
+		t.Errorf("pull of %s's %s without its boot key after a boot-count reset = %d %q, want 401 not signed", node, secret, code, body)
+	}
+	evs, err := c.Trapctl(ctx, "events", node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := countLines(evs, "secret-released", secret); lines != 1 {
+		t.Errorf("trapctl events %s: %d secret-released lines for %s, want 1:\n%s", node, lines, secret, evs)
+	}
+	if lines := countLines(evs, "secret-received", secret); lines != 1 {
+		t.Errorf("trapctl events %s: %d secret-received lines for %s, want 1:\n%s", node, lines, secret, evs)
+	}
+}
+
+// countLines counts the lines of out that contain every word.
+func countLines(out string, words ...string) int {
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if lineHas(line, words...) {
+			n++
+		}
+	}
+	return n
 }
