@@ -178,7 +178,6 @@ func (s *storm) get(ctx context.Context, path string) ([]byte, error) {
 	return s.do(ctx, "GET", path, nil)
 }
 
-
 // do sends one request and returns the body of a 2xx answer.
 func (s *storm) do(ctx context.Context, method, path string, v any) ([]byte, error) {
 	var body io.Reader
