@@ -27,7 +27,7 @@
 //	GET    /images/{name}             the image file (Range requests; the torrent web seed)
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
-//	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
+//	GET    /announce                  the private BitTorrent tracker (nodes with their announce key, and bootsrv; announce.go)
 //	PUT    /api/v1/secrets/{name}     store a secret (loopback only; secrets.go)
 //	GET    /api/v1/secrets/{name}     show a secret (loopback only)
 //	GET    /api/v1/secrets/{node}/{name}  a node pulls its secret (TLS only)
@@ -201,7 +201,7 @@ func (a *API) routes() {
 	admin("GET /api/v1/secrets/{name}", a.showSecret)
 	admin("GET /api/v1/tls/cert", a.tlsCert)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
-		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
+		a.mux.Handle("GET /announce", a.trackerAuth(a.cfg.Swarm.Tracker)) // node (announce key), or bootsrv's seeder
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -268,5 +269,48 @@ func TestRequireNode(t *testing.T) {
 	}
 	if st["cn001"].HostKey != key[:len(key)-len(" cn001")] || st["cn001"].Address != "198.18.0.11/24" {
 		t.Errorf("cn001 status = %+v", st["cn001"])
+	}
+}
+
+// TestTrackerAuth: a node's announce needs its boot's announce key and
+// its address; bootsrv's own seeder announces without one.
+func TestTrackerAuth(t *testing.T) {
+	_, a, logs := authEnv(t)
+	cn1 := newTestNode(t, a, "cn001", "52:54:00:00:00:01", "198.18.0.11").boot()
+	cn2 := newTestNode(t, a, "cn002", "52:54:00:00:00:02", "198.18.0.12").boot()
+	passed := 0
+	h := a.trackerAuth(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { passed++ }))
+	announce := func(from, query string) string {
+		r := cn1.req("GET", "/announce?info_hash=x&"+query, "", false)
+		r.RemoteAddr = from + ":6881"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Body.String()
+	}
+	own, other := cn1.signer.AnnounceQuery(), cn2.signer.AnnounceQuery()
+	steps := []struct {
+		name, from, query, want string // want: "" = admitted, else in the failure
+	}{
+		{"node with its key", "198.18.0.11", own, ""},
+		{"bootsrv's seeder (server address)", "198.18.0.1", "", ""},
+		{"bootsrv's seeder (loopback)", "127.0.0.1", "", ""},
+		{"node without a key", "198.18.0.11", "", "without a node's announce key"},
+		{"another node's key from this address", "198.18.0.11", other, "not from the node's address"},
+		{"key for another boot", "198.18.0.11", strings.Replace(own, "dt_boot=", "dt_boot=9", 1), "not valid for the node's current boot"},
+		{"forged key", "198.18.0.11", own[:len(own)-4] + "AAAA", "not valid"},
+		{"key from another address", "198.18.0.99", own, "not from the node's address"},
+	}
+	for _, s := range steps {
+		before := passed
+		got := announce(s.from, s.query)
+		switch {
+		case s.want == "" && passed != before+1:
+			t.Errorf("%s: refused: %s", s.name, got)
+		case s.want != "" && (passed != before || !strings.Contains(got, "failure reason") || !strings.Contains(got, s.want)):
+			t.Errorf("%s: answer %q (admitted %v), want a failure containing %q", s.name, got, passed != before, s.want)
+		}
+	}
+	if !strings.Contains(logs.String(), "announce refused") {
+		t.Errorf("refused announces are not logged")
 	}
 }

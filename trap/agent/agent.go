@@ -284,11 +284,12 @@ func (a *agent) runPlan(ctx context.Context, m *manifest.Manifest) (bool, error)
 // shuts the trap's services down first.
 func (a *agent) env(m *manifest.Manifest, log *slog.Logger) *plan.Env {
 	return &plan.Env{
-		Manifest: m,
-		Run:      a.cfg.Runner,
-		Sys:      a.cfg.Sys,
-		Log:      log,
-		Sign:     a.sign,
+		Manifest:      m,
+		Run:           a.cfg.Runner,
+		Sys:           a.cfg.Sys,
+		Log:           log,
+		Sign:          a.sign,
+		AnnounceQuery: a.announceQuery(),
 		Report: func(ev manifest.Event) {
 			if ev.Phase == manifest.PhaseSwitchRoot {
 				a.writeOSToken()

@@ -53,6 +53,17 @@ func (a *agent) sign(r *http.Request, body []byte) {
 	}
 }
 
+// announceQuery is the boot's torrent announce query (plan.Env).
+func (a *agent) announceQuery() string {
+	a.mu.Lock()
+	s := a.signer
+	a.mu.Unlock()
+	if s == nil {
+		return ""
+	}
+	return s.AnnounceQuery()
+}
+
 // osTokenFile is where the OS token goes: Config.OSTokenFile, else
 // nodeauth.OSTokenFile as PID 1; "" for none.
 func (a *agent) osTokenFile() string {

@@ -60,6 +60,9 @@ type Env struct {
 	// Sign signs a request to bootsrv with the boot's node credential
 	// (nodeauth.Signer.Sign); nil when the agent holds none.
 	Sign func(r *http.Request, body []byte)
+	// AnnounceQuery is the boot's torrent announce query
+	// (nodeauth.Signer.AnnounceQuery); "" when the agent holds no key.
+	AnnounceQuery string
 	// DryRun asks Runner/Sys fakes to record only; steps themselves do not
 	// branch on it.
 	DryRun bool
