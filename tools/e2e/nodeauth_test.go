@@ -72,7 +72,7 @@ func testNodeForgery(ctx context.Context, t *testing.T, c *labcluster.Cluster, n
 		}
 	}
 	for _, n := range []string{node, other} {
-		out, err := c.Trapctl(ctx, "events", n)
+		out, err := c.Trapctl(ctx, "events", n, "--limit", "1000")
 		if err != nil || strings.Contains(out, "forged") {
 			t.Errorf("trapctl events %s after the forgeries: %v\n%s", n, err, out)
 		}
@@ -86,7 +86,7 @@ func testNodeForgery(ctx context.Context, t *testing.T, c *labcluster.Cluster, n
 func waitEvents(ctx context.Context, c *labcluster.Cluster, node, want string) (string, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		out, err := c.Trapctl(ctx, "events", node)
+		out, err := c.Trapctl(ctx, "events", node, "--limit", "1000")
 		if err == nil && strings.Contains(out, want) {
 			return out, nil
 		}
@@ -138,7 +138,7 @@ func checkBootedOSUser(ctx context.Context, t *testing.T, c *labcluster.Cluster,
 			t.Errorf("%s: non-root check found %q", n.Name, bad)
 		}
 	}
-	if evs, err := c.Trapctl(ctx, "events", n.Name); err != nil || strings.Contains(evs, "forged-by-user") || !strings.Contains(evs, "os-booted") {
+	if evs, err := c.Trapctl(ctx, "events", n.Name, "--limit", "1000"); err != nil || strings.Contains(evs, "forged-by-user") || !strings.Contains(evs, "os-booted") {
 		t.Errorf("trapctl events %s: %v\n%s\nwant root's os-booted event and not the user's", n.Name, err, evs)
 	}
 }
@@ -156,7 +156,7 @@ func checkSecretRelease(ctx context.Context, t *testing.T, c *labcluster.Cluster
 	if code != 401 || !strings.Contains(body, "not signed") {
 		t.Errorf("pull of %s's %s without its boot key after a boot-count reset = %d %q, want 401 not signed", node, secret, code, body)
 	}
-	evs, err := c.Trapctl(ctx, "events", node)
+	evs, err := c.Trapctl(ctx, "events", node, "--limit", "1000")
 	if err != nil {
 		t.Fatal(err)
 	}
