@@ -113,25 +113,28 @@ func TestRegister(t *testing.T) {
 	if !strings.Contains(logs.String(), "boot registration refused") {
 		t.Errorf("refusals are not logged:\n%s", logs.String())
 	}
-	// Unknown node in discovery: its lease is its address.
-	if code, got := (&testEnv{t: t}).leaseAndBoot(a, "52:54:00:00:0a:01", "198.18.0.201"); code != 200 {
-		t.Fatalf("discovery node registration = %d %s", code, got)
+	// Unknown node in discovery: its lease is its address; its events
+	// are accepted from there, and refused once it has no lease.
+	mac := "52:54:00:00:0a:01"
+	if err := a.cfg.Store.PutLeases(leaseFor(t, mac, "198.18.0.201")); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// leaseAndBoot gives an unknown MAC a lease, serves its script and
-// registers it.
-func (e *testEnv) leaseAndBoot(a *API, mac, addr string) (int, string) {
-	if err := a.cfg.Store.PutLeases(leaseFor(e.t, mac, addr)); err != nil {
-		e.t.Fatal(err)
+	disc := newTestNode(t, a, "", mac, "198.18.0.201")
+	disc.ipxe()
+	disc.register()
+	if disc.signer.Node() != "mac-525400000a01" {
+		t.Errorf("discovery registration named %s", disc.signer.Node())
 	}
-	n := newTestNode(e.t, a, "", mac, addr)
-	n.ipxe()
-	code, body := serve(a, n.registerReq("1023"))
-	if code == 200 && !strings.Contains(body, `"node": "mac-5254`) {
-		e.t.Errorf("discovery registration named %s", body)
+	ev := `{"mac":"` + mac + `","phase":"discovered","data":{"inventory":"{}"}}`
+	if code, got := serve(a, disc.req("POST", "/api/v1/events", ev, false)); code != 204 {
+		t.Errorf("discovery node's event = %d %s", code, got)
 	}
-	return code, body
+	if err := a.cfg.Store.DeleteLease(mac); err != nil {
+		t.Fatal(err)
+	}
+	if code, got := serve(a, disc.req("POST", "/api/v1/events", ev, false)); code != 403 || !strings.Contains(got, "no reserved address and no lease") {
+		t.Errorf("event of a discovery node without a lease = %d %s, want 403", code, got)
+	}
 }
 
 // TestRequireNode: every refusal of a node route, and the accepted ones.
