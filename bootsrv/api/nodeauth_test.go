@@ -16,7 +16,7 @@ import (
 
 // authEnv is newEnv's inventory with node authentication on; logs go to
 // the returned buffer.
-func authEnv(t *testing.T) (*testEnv, *API, *bytes.Buffer) {
+func authEnv(t testing.TB) (*testEnv, *API, *bytes.Buffer) {
 	e := newEnv(t)
 	var logs bytes.Buffer
 	a := New(Config{
