@@ -95,6 +95,9 @@ func (a *API) checkRegistration(w http.ResponseWriter, r *http.Request) (nodeaut
 	if err != nil {
 		return reg, err
 	}
+	if m, ok := parseDiscoveryName(reg.Node); ok && m.String() == mac.String() {
+		reg.Node = "" // an unknown node that names itself after its MAC
+	}
 	switch n, _, byMAC := c.ByMAC(mac); {
 	case reg.Node != "":
 		if !byMAC || n.Name != reg.Node {
