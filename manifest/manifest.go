@@ -191,6 +191,12 @@ const (
 	PhaseProgress    = "progress"   // Data: step, done, total, percent, ...
 	PhaseError       = "error"      // anything else that went wrong; Message: the error
 	PhaseUnreachable = "unreachable"
+	// Secret releases (docs/threat-model.md): bootsrv records
+	// secret-released and secret-refused itself; the agent reports
+	// secret-received once it holds the value. Data: name (never a value).
+	PhaseSecretReleased = "secret-released"
+	PhaseSecretRefused  = "secret-refused"
+	PhaseSecretReceived = "secret-received"
 )
 
 // Event is what a node POSTs to /api/v1/events.

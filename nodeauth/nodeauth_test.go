@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -102,4 +103,27 @@ func FuzzWindow(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAnnounceKey(t *testing.T) {
+	pub, priv, _ := NewKey()
+	otherPub, _, _ := NewKey()
+	q, err := url.ParseQuery(NewSigner(priv, "cn001", "b1").AnnounceQuery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, boot, key := q.Get(AnnounceNodeParam), q.Get(AnnounceBootParam), q.Get(AnnounceKeyParam)
+	if node != "cn001" || boot != "b1" || !VerifyAnnounce(pub, node, boot, key) {
+		t.Fatalf("announce query %v does not verify", q)
+	}
+	for name, ok := range map[string]bool{
+		"other key":  VerifyAnnounce(otherPub, node, boot, key),
+		"other node": VerifyAnnounce(pub, "cn002", boot, key),
+		"other boot": VerifyAnnounce(pub, node, "b2", key),
+		"garbage":    VerifyAnnounce(pub, node, boot, "!!"),
+	} {
+		if ok {
+			t.Errorf("VerifyAnnounce with %s = true", name)
+		}
+	}
 }

@@ -27,19 +27,22 @@
 //	GET    /images/{name}             the image file (Range requests; the torrent web seed)
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
-//	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
+//	GET    /announce                  the private BitTorrent tracker (nodes with their announce key, and bootsrv; announce.go)
 //	PUT    /api/v1/secrets/{name}     store a secret (secrets.go)
 //	GET    /api/v1/secrets/{name}     show a secret
 //	GET    /api/v1/secrets/{node}/{name}  a node pulls its secret (TLS only)
 //	GET    /api/v1/tls/cert           bootsrv's TLS certificate, PEM (tls.go)
+//	POST   /api/v1/boot/register      nodeauth.Registration -> nodeauth.Registered (register.go)
+//	POST   /api/v1/boot/os-token      nodeauth.OSToken (signed; register.go)
 //	GET    /api/v1/admin/whoami       api.WhoAmI: the caller's admin identity
 //	POST   /api/v1/admin/tokens       api.TokenCreate -> api.TokenCreated (201; admintokens.go)
 //	GET    /api/v1/admin/tokens       []api.Token (no secrets)
 //	DELETE /api/v1/admin/tokens/{name}  revoke -> api.Token
 //	GET    /api/v1/audit?limit=N      []api.AuditRecord (audit.go)
 //
-// Routes under /api/v1 other than events and secret pulls are admin
-// routes: they need an admin credential (adminauth.go).
+// Routes under /api/v1 other than events, secret pulls and boot
+// registration are admin routes: they need an admin credential
+// (adminauth.go); node routes need the node's boot credential (nodeauth.go).
 //
 // Every non-2xx answer is a JSON api.Error: 400 for bad input (naming the
 // field or parameter), 404 for unknown nodes or MACs, 409 for conflicts.
@@ -67,6 +70,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 )
 
 // Config wires the handlers to the rest of bootsrv.
@@ -116,6 +120,10 @@ type Config struct {
 	// listener at (one per boot network), written into the credentials
 	// that token creation returns; nil: derived from the request.
 	TokenServers []string
+	// NodeAuthOff accepts node routes without a node credential (see
+	// nodeauth.go). For tests of the handlers behind requireNode only;
+	// bootsrv never sets it.
+	NodeAuthOff bool
 }
 
 // API is bootsrv's HTTP handler.
@@ -127,7 +135,7 @@ type API struct {
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
 	swarm     swarmState
-	released  releases // secrets released per boot (secrets.go)
+	windows   windows // replay windows of the nodes' boots (nodeauth.go)
 }
 
 // New returns the handler for cfg.
@@ -199,9 +207,11 @@ func (a *API) routes() {
 	public("GET /manifest/{node}", a.manifestByName)
 	public("GET /manifest", a.manifestByMAC)
 	public("GET /images/{name}", a.imageFile)
+	public("POST "+nodeauth.RegisterPath, a.registerBoot)
 
-	node("POST /api/v1/events", a.postEvents)
-	node("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
+	a.mux.Handle("POST /api/v1/events", handler{a, a.nodeAuth(a.postEvents, true)}) // node, or the booted OS's token
+	node("POST "+nodeauth.OSTokenPath, a.postOSToken)
+	a.mux.Handle("GET /api/v1/secrets/{node}/{name}", handler{a, a.pullOverTLS(a.requireNode(a.pullSecret))}) // node, over TLS
 
 	admin("GET /api/v1/events", a.getEvents)
 	admin("GET /api/v1/nodes", a.listNodes)
@@ -226,7 +236,7 @@ func (a *API) routes() {
 	admin("DELETE /api/v1/admin/tokens/{name}", a.revokeToken)
 	admin("GET /api/v1/audit", a.getAudit)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
-		a.mux.Handle("GET /announce", a.cfg.Swarm.Tracker)
+		a.mux.Handle("GET /announce", a.trackerAuth(a.cfg.Swarm.Tracker)) // node (announce key), or bootsrv's seeder
 	}
 }
 

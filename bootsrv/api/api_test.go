@@ -87,6 +87,7 @@ func newEnv(t testing.TB) *testEnv {
 		DataDir:       dataDir,
 		BaseURL:       func(*http.Request) string { return testBase },
 		Now:           func() time.Time { return testNow },
+		NodeAuthOff:   true, // handler tests; nodeauth_test.go tests it on
 	})
 	srv := adminServer(a)
 	t.Cleanup(srv.Close)

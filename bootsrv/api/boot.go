@@ -64,6 +64,10 @@ func (a *API) nodeIPXE(w http.ResponseWriter, r *http.Request) error {
 		if err := a.cfg.Store.PutDiscovered(mac.String(), nil); err != nil {
 			return err
 		}
+		// A boot of the unknown node: it may register a boot key (register.go).
+		if _, _, _, err := a.cfg.Store.StartBoot(discoveryName(mac)); err != nil {
+			return err
+		}
 		p.Mode = manifest.ModeDiscovery
 		setFiles(&p, base, c.Defaults())
 		event = manifest.Event{Node: discoveryName(mac), MAC: mac.String(), Phase: PhaseIPXE,

@@ -58,6 +58,12 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 		if err := a.resolveEvent(c, i, ev); err != nil {
 			return err
 		}
+		if err := checkEventNodes(r, i, ev.Node); err != nil {
+			return err
+		}
+		if err := a.checkReport(c, i, ev); err != nil {
+			return err
+		}
 		if ev.Phase == manifest.PhaseDiscovered && ev.MAC != "" {
 			raw := json.RawMessage(ev.Data["inventory"])
 			if !json.Valid(raw) {
@@ -176,9 +182,10 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, evs)
 }
 
-// hostKeys serves known_hosts lines "ADDRESS KEYTYPE KEY" for the nodes of
-// ?range= that reported a host key. ADDRESS is the address the node last
-// reported, else its boot interface's inventory IP.
+// hostKeys serves known_hosts lines "NAME,ADDRESS KEYTYPE KEY" for the
+// nodes of ?range= that reported a host key. ADDRESS is the boot
+// interface's inventory IP; only a node without one gets the address it
+// reported (checked against its lease when it arrived, reports.go).
 func (a *API) hostKeys(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.cluster()
 	if err != nil {
@@ -206,11 +213,11 @@ func (a *API) hostKeys(w http.ResponseWriter, r *http.Request) error {
 		if len(f) < 2 {
 			continue
 		}
-		addr, _, _ := strings.Cut(s.Address, "/")
-		if addr == "" {
-			if ifc := n.BootInterface(); ifc != nil && ifc.IP.IsValid() {
-				addr = ifc.IP.String()
-			}
+		addr := ""
+		if ifc := n.BootInterface(); ifc != nil && ifc.IP.IsValid() {
+			addr = ifc.IP.String()
+		} else {
+			addr, _, _ = strings.Cut(s.Address, "/") // checked against its lease on arrival (reports.go)
 		}
 		hosts := n.Name
 		if addr != "" {

@@ -78,3 +78,26 @@ func FuzzRequests(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRegister throws arbitrary registrations and signature headers at
+// POST /api/v1/boot/register (node authentication on, from cn001's
+// address and a privileged port): never a 5xx, never a registration
+// without a valid signature.
+func FuzzRegister(f *testing.F) {
+	f.Add(`{"node":"cn001","mac":"52:54:00:00:00:01","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`, "cn001", "register", "1", "AAAA")
+	f.Add(`{"mac":"52:54:00:00:00:01","key":""}`, "", "", "", "")
+	f.Add(`[]`, "cn001\n", "x", "18446744073709551615", "!!")
+	_, a, _ := nodeAuthEnv(f)
+	f.Fuzz(func(t *testing.T, body, node, boot, seq, sig string) {
+		r := httptest.NewRequest("POST", "/api/v1/boot/register", strings.NewReader(body))
+		r.RemoteAddr = "198.18.0.11:700"
+		r.Header.Set("Dt-Node", node)
+		r.Header.Set("Dt-Boot", boot)
+		r.Header.Set("Dt-Seq", seq)
+		r.Header.Set("Dt-Signature", sig)
+		code, got := serve(a, r)
+		if code >= 500 || code == 200 {
+			t.Fatalf("register %q = %d %s", body, code, got)
+		}
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"sync"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -27,20 +26,19 @@ import (
 //     unless Config.SecretsPull. Released only when the request's source
 //     address is the node's reserved inventory address, the node's
 //     manifest (effective mode iscsi, or Continue iscsi) references the
-//     name, and the secret has not been released yet in this boot (boot
-//     number from state: iPXE scripts served; kept in memory, so a bootsrv
-//     restart allows one more fetch per boot). Refusals are 403 (404 for a
-//     name the node does not reference or bootsrv does not hold); no error
-//     and no log line carries a value.
+//     name, the request is signed with the node's registered boot key
+//     (requireNode, nodeauth.go), and the secret has not been released to
+//     that boot yet (a durable release record in state: once per node,
+//     boot key and name, also across bootsrv restarts). A second request
+//     is refused, logged as a warning and recorded as a secret-refused
+//     event; a release is a secret-released event, and the agent reports
+//     secret-received, so a secret released but never received shows in
+//     trapctl events. Refusals are 403 (404 for a name the node does not
+//     reference or bootsrv does not hold: the same answer for both); no
+//     error and no log line carries a value.
 
 // maxSecretBody bounds a PUT body.
 const maxSecretBody = secrets.MaxSize
-
-// releases remembers which secrets were released in which boot.
-type releases struct {
-	mu   sync.Mutex
-	boot map[string]int64 // node + "/" + name -> boot number
-}
 
 // secretStore returns the store or a 503 naming what is missing.
 func (a *API) secretStore() (*secrets.Store, error) {
@@ -119,18 +117,27 @@ func (a *API) showSecret(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// pullOverTLS wraps the pull route (outside requireNode): over plain HTTP,
+// or with pulls off, the answer says so before any credential is looked at.
+func (a *API) pullOverTLS(fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		node, name := r.PathValue("node"), r.PathValue("name")
+		if r.TLS == nil {
+			if a.cfg.TLSPort == 0 {
+				return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS, and bootsrv serves none (--tls-listen); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
+			}
+			return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS: use %s", name, node, a.secretURL(r, node, name))
+		}
+		if !a.cfg.SecretsPull {
+			return errorf(http.StatusForbidden, "secret %s of node %s: pulling secrets is off in bootsrv (--secrets-pull); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
+		}
+		return fn(w, r)
+	}
+}
+
 // pullSecret serves GET /api/v1/secrets/{node}/{name} (see above).
 func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 	node, name := r.PathValue("node"), r.PathValue("name")
-	if r.TLS == nil {
-		if a.cfg.TLSPort == 0 {
-			return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS, and bootsrv serves none (--tls-listen); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
-		}
-		return errorf(http.StatusForbidden, "secret %s of node %s: secret pull needs TLS: use %s", name, node, a.secretURL(r, node, name))
-	}
-	if !a.cfg.SecretsPull {
-		return errorf(http.StatusForbidden, "secret %s of node %s: pulling secrets is off in bootsrv (--secrets-pull); push it over SSH: trapctl secret push %s %s FILE", name, node, node, name)
-	}
 	st, err := a.secretStore()
 	if err != nil {
 		return err
@@ -158,16 +165,9 @@ func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 	if !slices.Contains(iscsiSecretNames(m.ISCSI), name) {
 		return errorf(http.StatusNotFound, "secret %s of node %s: not referenced by the node's iscsi configuration, or not stored", name, node)
 	}
-	stat, err := a.cfg.Store.Status([]string{node})
-	if err != nil {
-		return err
-	}
-	boot := stat[node].Boots
-	key := node + "/" + name
-	a.released.mu.Lock()
-	defer a.released.mu.Unlock()
-	if b, ok := a.released.boot[key]; ok && b == boot {
-		return errorf(http.StatusForbidden, "secret %s of node %s: already released in this boot (boot %d); it is released once per boot", name, node, boot)
+	caller, ok := callerOf(r)
+	if !ok || caller.OSToken {
+		return errorf(http.StatusForbidden, "secret %s of node %s: a secret is released only to a request signed with the node's registered boot key", name, node)
 	}
 	v, err := st.Lookup(node, name)
 	if errors.Is(err, secrets.ErrNotFound) {
@@ -177,15 +177,30 @@ func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer clear(v)
-	if a.released.boot == nil {
-		a.released.boot = map[string]int64{}
+	first, err := a.cfg.Store.ReleaseSecret(node, caller.Boot, name, src.String())
+	if err != nil {
+		return err
 	}
-	a.released.boot[key] = boot
-	a.log.Info("secret released", "node", node, "name", name, "boot", boot, "remote", src)
+	data := map[string]string{"name": name, "boot": caller.Boot, "remote": src.String()}
+	if !first {
+		a.log.Warn("secret refused: already released to this boot", "node", node, "name", name, "boot", caller.Boot, "remote", src)
+		a.queueEvent(manifest.Event{Node: node, Phase: manifest.PhaseSecretRefused,
+			Message: "secret " + name + " requested again; already released to boot " + caller.Boot, Data: data})
+		return errorf(http.StatusForbidden, "secret %s of node %s: already released to boot %s; it is released once per boot", name, node, caller.Boot)
+	}
+	a.log.Info("secret released", "node", node, "name", name, "boot", caller.Boot, "remote", src)
+	a.queueEvent(manifest.Event{Node: node, Phase: manifest.PhaseSecretReleased, Message: "secret " + name, Data: data})
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = w.Write(v)
 	return err
+}
+
+// queueEvent records an event of bootsrv's own (best effort).
+func (a *API) queueEvent(ev manifest.Event) {
+	if err := a.cfg.Store.QueueEvents([]manifest.Event{ev}); err != nil {
+		a.log.Warn("record event", "node", ev.Node, "phase", ev.Phase, "err", err)
+	}
 }
 
 // iscsiSecretNames lists the secret names an ISCSI description references.

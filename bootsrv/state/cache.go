@@ -26,7 +26,8 @@ type nodeEntry struct {
 
 	boots              int64
 	persist, once      Override
-	hasPersist, hasOne bool // hasOne: a once override row exists (pending or consumed)
+	hasPersist, hasOne bool     // hasOne: a once override row exists (pending or consumed)
+	bootKey            *BootKey // registered boot credential (bootkeys.go)
 }
 
 // effective is the override in force for the node's current boot (see
@@ -140,7 +141,8 @@ func (s *Store) loadCache(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load mode overrides: %w", err)
 	}
-	return nil
+	rows.Close()
+	return s.loadBootKeys(ctx)
 }
 
 // boots returns the boot counters of every node that has booted.

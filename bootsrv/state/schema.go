@@ -79,6 +79,27 @@ CREATE TABLE audit (
 	status  INTEGER NOT NULL
 );
 `,
+	// 3: per-boot node credentials and secret releases (bootkeys.go).
+	`
+CREATE TABLE boot_keys (
+	node       TEXT PRIMARY KEY,
+	boot       TEXT    NOT NULL,             -- boot id the agent signs with
+	key        BLOB    NOT NULL,             -- ed25519 public key
+	ipxe_boot  INTEGER NOT NULL,             -- boot number it was registered in
+	registered INTEGER NOT NULL,
+	remote     TEXT    NOT NULL DEFAULT '',
+	os_token   TEXT    NOT NULL DEFAULT ''   -- hex SHA-256 of the booted OS's token
+) WITHOUT ROWID;
+
+CREATE TABLE secret_releases (
+	node     TEXT    NOT NULL,
+	boot     TEXT    NOT NULL,
+	name     TEXT    NOT NULL,
+	released INTEGER NOT NULL,
+	remote   TEXT    NOT NULL DEFAULT '',
+	PRIMARY KEY (node, boot, name)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

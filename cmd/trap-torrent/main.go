@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/torrent"
 	"github.com/disklesstrap/disklesstrap/trap/torrent/report"
 )
@@ -110,6 +111,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	out := &lineWriter{w: bufio.NewWriter(stdout)}
 	c.opts.Log = log
+	// The node's announce key comes in the environment (root only in
+	// /proc), never on the command line (package nodeauth).
+	c.opts.AnnounceQuery = os.Getenv(nodeauth.AnnounceEnv)
 	c.opts.Progress = func(p torrent.Progress) {
 		if !p.Done { // the done line below carries the final figures
 			out.write(report.Line{Event: report.EventProgress, Progress: p})

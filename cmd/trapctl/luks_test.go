@@ -45,7 +45,7 @@ func TestLUKSPushFromStore(t *testing.T) {
 	ctx := context.Background()
 	var evs []manifest.Event
 	for i, n := range []string{"cn001", "cn002", "cn003"} {
-		addr := "198.18.0." + string(rune('1'+i)) + "1"
+		addr := "198.18.0.1" + string(rune('1'+i)) // the inventory's (bootsrv refuses another)
 		evs = append(evs,
 			manifest.Event{Node: n, Phase: manifest.PhaseNetUp, Data: map[string]string{"address": addr + "/24"}},
 			manifest.Event{Node: n, Phase: manifest.PhaseHostKey, Data: map[string]string{"key": hostKey}})
@@ -63,7 +63,7 @@ func TestLUKSPushFromStore(t *testing.T) {
 		}
 	}
 	rec := fakeSSH(t, dir)
-	addrs := map[string]string{"cn001": "198.18.0.11", "cn002": "198.18.0.21", "cn003": "198.18.0.31"}
+	addrs := map[string]string{"cn001": "198.18.0.11", "cn002": "198.18.0.12", "cn003": "198.18.0.13"}
 
 	tests := []struct {
 		args    []string

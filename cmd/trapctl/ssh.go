@@ -151,8 +151,11 @@ func reportResults(e *env, results []sshResult) error {
 
 type sshTarget struct{ node, addr string }
 
-// sshTargets resolves RANGE to nodes and addresses: the address a node
-// reported (DHCP), else its inventory address.
+// sshTargets resolves RANGE to nodes and addresses: the node's inventory
+// address (its first interface with one), never one a node
+// reported; only a node with no address in the inventory (a dynamic
+// lease) is reached at the address it reported, which bootsrv checked
+// against its lease when the report arrived.
 func sshTargets(e *env, rangeExpr string) ([]sshTarget, error) {
 	st, err := e.client().Status(e.ctx, rangeExpr)
 	if err != nil {
@@ -172,9 +175,9 @@ func sshTargets(e *env, rangeExpr string) ([]sshTarget, error) {
 	}
 	var out []sshTarget
 	for _, s := range st {
-		addr, _, _ := strings.Cut(s.Address, "/")
+		addr := invIP[s.Node]
 		if addr == "" {
-			addr = invIP[s.Node]
+			addr, _, _ = strings.Cut(s.Address, "/")
 		}
 		out = append(out, sshTarget{s.Node, addr})
 	}

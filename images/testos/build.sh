@@ -7,7 +7,7 @@
 # (a shell script: mounts, "DT-OS-BOOTED <hostname>", /proc/mounts between
 # markers, network from /etc/dt/network.env, an os-booted event to bootsrv,
 # then a console shell in a loop), /usr/bin/dt-event, /etc/hostname,
-# /etc/passwd, /etc/group. Pack it with `trapctl image pack OUTDIR`.
+# /etc/passwd, /etc/group (root and an unprivileged "user"). Pack it with `trapctl image pack OUTDIR`.
 #
 # busybox comes from the installed busybox-static package (dpkg -L), else
 # from `apt-get download busybox-static` + `dpkg -x` into a temp folder.
@@ -55,9 +55,11 @@ rm -f sbin/init usr/bin/dt-event
 install -m 0755 "$here/init" sbin/init
 install -m 0755 "$here/dt-event" usr/bin/dt-event
 echo "$name" > etc/hostname
-printf 'root:x:0:0:root:/root:/bin/sh\n' > etc/passwd
-printf 'root:x:0:\n' > etc/group
-printf 'root::0:0:99999:7:::\n' > etc/shadow
+# user: an unprivileged account (the lab checks what a non-root user of a
+# booted node can reach: docs/threat-model.md).
+printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > etc/passwd
+printf 'root:x:0:\nuser:x:1000:\n' > etc/group
+printf 'root::0:0:99999:7:::\nuser:!:0:0:99999:7:::\n' > etc/shadow
 chmod 0600 etc/shadow
 printf '127.0.0.1 localhost\n' > etc/hosts
 echo "build.sh: test OS in $out ($(du -sh . | cut -f1))"

@@ -116,8 +116,9 @@ wait:
 	}
 }
 
-// TestDtEvent posts an event with the image's dt-event script and busybox
-// wget to an httptest server.
+// TestDtEvent posts an event with the image's dt-event script (the shell's
+// printf into busybox nc) to an httptest server, with the OS token from
+// its file in the Dt-Os-Token header.
 func TestDtEvent(t *testing.T) {
 	out := build(t)
 	got := make(chan *http.Request, 1)
@@ -129,15 +130,22 @@ func TestDtEvent(t *testing.T) {
 	}))
 	defer srv.Close()
 	bin := t.TempDir()
-	for _, a := range []string{"wget", "sleep", "hostname"} {
+	for _, a := range []string{"nc", "head", "sleep", "hostname"} {
 		os.Symlink(filepath.Join(out, "bin/busybox"), filepath.Join(bin, a))
 	}
 	cmd := exec.Command(filepath.Join(out, "bin/busybox"), "sh", filepath.Join(out, "usr/bin/dt-event"), "os-booted")
-	cmd.Env = []string{"PATH=" + bin, "SERVER=" + srv.URL, "NODE=cn007", "MAC=52:54:00:00:00:07"}
+	tokFile := filepath.Join(t.TempDir(), "os-token")
+	if err := os.WriteFile(tokFile, []byte("tok-0123"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = []string{"PATH=" + bin, "SERVER=" + srv.URL, "NODE=cn007", "MAC=52:54:00:00:00:07", "DT_OS_TOKEN_FILE=" + tokFile}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("dt-event: %v\n%s", err, b)
 	}
 	r := <-got
+	if r.Header.Get("Dt-Os-Token") != "tok-0123" || r.Header.Get("Dt-Node") != "cn007" {
+		t.Errorf("headers %v: want Dt-Os-Token tok-0123 and Dt-Node cn007", r.Header)
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/events" || r.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("request %s %s Content-Type %q; want POST /api/v1/events application/json", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 	}

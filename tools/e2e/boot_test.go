@@ -165,6 +165,14 @@ func TestPXEToTrapSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("forged-events", func(t *testing.T) {
+		// From cn001's own address, as a process without the agent's boot
+		// key (busybox wget copied in by sftp): forged events for cn001
+		// and for cn002, a forged host key for cn002, a guessed OS token:
+		// all refused, and nothing of them reaches the state.
+		testNodeForgery(ctx, t, c, "cn001", "cn002")
+	})
+
 	t.Run("leave-the-trap", func(t *testing.T) {
 		// `exit` on cn001's serial console leaves the trap. Its mode is
 		// trap with nothing to continue to, so it says so and traps again.
@@ -178,6 +186,10 @@ func TestPXEToTrapSSH(t *testing.T) {
 		}
 		if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`root@cn001_DisklessTrap:/root#`), time.Minute); err != nil {
 			t.Fatalf("back in the trap after exit: %v", err)
+		}
+		// The agent's own (signed) events still flow after the forgeries.
+		if out, err := waitEvents(ctx, c, "cn001", "nothing to continue to"); err != nil {
+			t.Errorf("cn001's own continue event after the forged ones: %v\n%s", err, out)
 		}
 		// `trap continue` over SSH on cn002 does the same.
 		off = nodes["cn002"].ConsoleOffset()

@@ -223,12 +223,18 @@ func TestISCSIRoot(t *testing.T) {
 
 	checkNoSecrets(t, c, dir, booted, trapctlOut, secrets)
 
-	// A pull from an address that is not the node's reserved one.
+	// A pull without the node's boot key (from the lab host's address).
 	code, body := pullFrom(ctx, c.Lab, "cn022", "luks-testos")
-	if code != 403 || !strings.Contains(body, "not from the node's reserved address") || strings.Contains(body, luksKey) {
-		t.Errorf("pull of cn022's luks-testos from the server's own address = %d %q, want 403 naming the reserved address", code, body)
+	if code != 401 || !strings.Contains(body, "not signed") || strings.Contains(body, luksKey) {
+		t.Errorf("pull of cn022's luks-testos from the server's own address = %d %q, want 401 not signed", code, body)
 	}
 	t.Logf("pull from another address: %d %s", code, strings.TrimSpace(body))
+
+	// Node authentication (docs/threat-model.md): what a non-root user of
+	// the booted OS reaches, and the once-per-boot release after a
+	// boot-count reset.
+	checkBootedOSUser(ctx, t, c, n22, "luks-testos")
+	checkSecretRelease(ctx, t, c, "cn022", "52:54:00:18:00:22", "luks-testos")
 }
 
 func randHex(n int) string {

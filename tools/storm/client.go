@@ -79,7 +79,8 @@ func (s *storm) node(ctx context.Context, i int) error {
 	return nil
 }
 
-// boot is one network boot of node i: DORA, script, manifest, events.
+// boot is one network boot of node i: DORA, script, manifest, boot key
+// registration, signed events.
 func (s *storm) boot(ctx context.Context, i, b int) error {
 	name, mac := NodeName(i), NodeMAC(i)
 	err := s.retry(ctx, "dhcp", func() error {
@@ -125,11 +126,16 @@ func (s *storm) boot(ctx context.Context, i, b int) error {
 	if err != nil {
 		return err
 	}
+	nc, err := s.register(ctx, i)
+	if err != nil {
+		return err
+	}
+	defer nc.close()
 	for k := range s.cfg.Events {
 		msg := fmt.Sprintf("storm %s boot %d event %d", name, b+1, k)
 		ev := manifest.Event{Node: name, MAC: mac.String(), Phase: manifest.PhaseProgress, Message: msg,
 			Data: map[string]string{"step": "storm"}}
-		err := s.retry(ctx, "event", func() error { return s.post(ctx, "/api/v1/events", ev) })
+		err := s.retry(ctx, "event", func() error { return nc.post(ctx, s.base+"/api/v1/events", ev) })
 		if err != nil {
 			return err
 		}

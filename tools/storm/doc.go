@@ -4,8 +4,9 @@
 // Every simulated node does what a network boot does, each step retried
 // with backoff until it succeeds: a relayed DHCP DORA (the package plays the
 // relay agent on 127.0.0.2:67 and checks the node gets its reserved
-// address), GET /ipxe?mac= (its iPXE script), GET /manifest/{node}, and
-// POST /api/v1/events. Meanwhile an admin client switches boot modes over
+// address), GET /ipxe?mac= (its iPXE script), GET /manifest/{node}, the
+// registration of a boot key from the node's own loopback address and a
+// privileged port (nodeauth.go), and POST /api/v1/events signed with it. Meanwhile an admin client switches boot modes over
 // node ranges (each switch retried until acknowledged), and a supervisor
 // SIGKILLs bootsrv at random intervals and restarts it at once.
 //

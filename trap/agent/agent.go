@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/bootclient"
 	"github.com/disklesstrap/disklesstrap/trap/cmdline"
 	"github.com/disklesstrap/disklesstrap/trap/hwinfo"
@@ -72,6 +73,7 @@ type agent struct {
 	ssh       *sshd.Server
 	sshDone   chan error
 	keySent   bool
+	signer    *nodeauth.Signer // the boot's node credential (nodeauth.go)
 	stopCtl   context.CancelFunc
 	ctlDone   chan struct{}
 	switching bool
@@ -201,6 +203,7 @@ func (a *agent) run(ctx context.Context) error {
 				a.trap(ctx)
 				continue
 			}
+			a.registerBoot(ctx)
 		}
 		a.mu.Lock()
 		m := a.manifest
@@ -281,11 +284,16 @@ func (a *agent) runPlan(ctx context.Context, m *manifest.Manifest) (bool, error)
 // shuts the trap's services down first.
 func (a *agent) env(m *manifest.Manifest, log *slog.Logger) *plan.Env {
 	return &plan.Env{
-		Manifest: m,
-		Run:      a.cfg.Runner,
-		Sys:      a.cfg.Sys,
-		Log:      log,
+		Manifest:      m,
+		Run:           a.cfg.Runner,
+		Sys:           a.cfg.Sys,
+		Log:           log,
+		Sign:          a.sign,
+		AnnounceQuery: a.announceQuery(),
 		Report: func(ev manifest.Event) {
+			if ev.Phase == manifest.PhaseSwitchRoot {
+				a.writeOSToken()
+			}
 			a.reporter.Report(ev)
 			if ev.Phase == manifest.PhaseSwitchRoot {
 				a.beforeSwitchRoot()

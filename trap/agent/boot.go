@@ -104,8 +104,10 @@ func (a *agent) boot(ctx context.Context) {
 	if a.cfg.Net != nil {
 		if err := a.netUp(ctx); err != nil {
 			a.log.Error("network", "err", err)
+			return
 		}
 	}
+	a.registerBoot(ctx)
 }
 
 func (a *agent) loadModules() {

@@ -48,6 +48,12 @@ type Config struct {
 	// FetchBackoff is the first delay (default 500ms, capped at 10s).
 	FetchAttempts int
 	FetchBackoff  time.Duration
+	// RegisterAttempts bounds boot key registrations (default 10).
+	RegisterAttempts int
+	// OSTokenFile is where the booted OS's token is written before
+	// switch_root; default nodeauth.OSTokenFile as PID 1 (Mount), else
+	// none.
+	OSTokenFile string
 	// SSHAddr is the SSH listen address (default from the config file,
 	// else ":22"). "off" disables SSH.
 	SSHAddr string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 )
 
 // Reporter posts events to bootsrv from one background goroutine. Report
@@ -30,6 +31,7 @@ type Reporter struct {
 	dropped int
 	sent    int
 	pending int // queued or being posted
+	signer  *nodeauth.Signer
 	closeMu sync.Once
 }
 
@@ -60,6 +62,14 @@ func (r *Reporter) SetTarget(server, node, mac string) {
 	defer r.mu.Unlock()
 	r.server = strings.TrimRight(server, "/")
 	r.node, r.mac = node, mac
+}
+
+// SetSigner makes the reporter sign its requests with the boot's key
+// (package nodeauth); events without a node get the signer's node name.
+func (r *Reporter) SetSigner(s *nodeauth.Signer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.signer = s
 }
 
 // Report queues ev (best effort; never blocks).
@@ -154,7 +164,7 @@ func (r *Reporter) loop() {
 
 func (r *Reporter) post(ev manifest.Event) error {
 	r.mu.Lock()
-	server := r.server
+	server, signer := r.server, r.signer
 	r.mu.Unlock()
 	if server == "" {
 		return fmt.Errorf("no server")
@@ -163,7 +173,21 @@ func (r *Reporter) post(ev manifest.Event) error {
 	if err != nil {
 		return err
 	}
-	resp, err := r.http.Post(server+"/api/v1/events", "application/json", bytes.NewReader(b))
+	if signer != nil && ev.Node == "" {
+		ev.Node = signer.Node()
+		if b, err = json.Marshal(ev); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, server+"/api/v1/events", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if signer != nil {
+		signer.Sign(req, b)
+	}
+	resp, err := r.http.Do(req)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type Puller struct {
 	Dialer *net.Dialer
 	// Timeout bounds one fetch; 0: 30 s.
 	Timeout time.Duration
+	// Sign signs the request with the boot's node credential (bootsrv
+	// releases a secret only to a signed request); nil: unsigned.
+	Sign func(r *http.Request, body []byte)
 }
 
 // ErrPinMismatch is the error (wrapped) when bootsrv presents a certificate
@@ -139,6 +142,9 @@ func (p *Puller) Pull(ctx context.Context, node, name string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	if p.Sign != nil {
+		p.Sign(req, nil)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/bootsrv/tlscert"
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
+	"github.com/disklesstrap/disklesstrap/trap/bootclient"
 )
 
 // pullInventory puts node cn001 (mode iscsi, LUKS key "luks") at
@@ -55,6 +57,9 @@ type pullEnv struct {
 	pinFile  string
 	tlsSrv   *httptest.Server
 	plainSrv *httptest.Server
+	// sign signs as cn001's agent: the boot key registered after its
+	// iPXE script was served, from 127.0.0.11 and a privileged port.
+	sign func(*http.Request, []byte)
 }
 
 // from dials from ip (any 127/8 address works on lo without setup).
@@ -117,7 +122,33 @@ func newPullEnv(t *testing.T) *pullEnv {
 	t.Cleanup(tlsSrv.Close)
 	plainSrv := httptest.NewServer(a)
 	t.Cleanup(plainSrv.Close)
-	return &pullEnv{certPEM: certPEM, pinFile: pinFile, tlsSrv: tlsSrv, plainSrv: plainSrv}
+	return &pullEnv{certPEM: certPEM, pinFile: pinFile, tlsSrv: tlsSrv, plainSrv: plainSrv, sign: bootAndRegister(t, plainSrv.URL)}
+}
+
+// bootAndRegister plays cn001's boot: bootsrv serves its iPXE script, then
+// the agent's registration (bootclient.Registrar) from 127.0.0.11 and a
+// privileged port (the test runs as root, like the lab).
+func bootAndRegister(t *testing.T, server string) func(*http.Request, []byte) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("binding a privileged source port needs root")
+	}
+	resp, err := http.Get(server + "/ipxe?mac=52:54:00:00:00:01&platform=pcbios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, priv, err := nodeauth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("52:54:00:00:00:01")
+	g := &bootclient.Registrar{Local: net.ParseIP("127.0.0.11"), Attempts: 1}
+	s, err := g.Register(context.Background(), server, "cn001", mac, priv)
+	if err != nil {
+		t.Fatalf("register cn001's boot key: %v", err)
+	}
+	return s.Sign
 }
 
 // nodeManifest fetches cn001's manifest from the plain listener, as the
@@ -169,9 +200,10 @@ func TestPullEndToEnd(t *testing.T) {
 		{"other certificate pinned", Puller{Server: m.SecretServer, Pinned: otherCert(t), Dialer: from("127.0.0.11")}, "", "pinned", true},
 		{"garbage pin", Puller{Server: m.SecretServer, Pinned: []byte("junk"), Dialer: from("127.0.0.11")}, "", "no PEM CERTIFICATE block", false},
 		{"plain http server", Puller{Server: e.plainSrv.URL, Pinned: e.certPEM, Dialer: from("127.0.0.11")}, "", "never travel over plain HTTP", false},
-		{"from another address", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.12")}, "", "not from the node's reserved address", false},
-		{"pull", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.11")}, pulledValue, "", false},
-		{"second pull in the same boot", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.11")}, "", "already released in this boot", false},
+		{"unsigned", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.11")}, "", "not signed", false},
+		{"from another address", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.12"), Sign: e.sign}, "", "not from the node's address", false},
+		{"pull", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.11"), Sign: e.sign}, pulledValue, "", false},
+		{"second pull in the same boot", Puller{Server: m.SecretServer, Pinned: e.certPEM, Dialer: from("127.0.0.11"), Sign: e.sign}, "", "already released to boot", false},
 	}
 	for _, s := range steps {
 		got, err := s.puller.Pull(ctx, "cn001", "luks")
@@ -225,7 +257,7 @@ func TestPullFromManifest(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := pullFromManifest(ctx, c.m, c.file, "luks", from("127.0.0.11"))
+			got, err := pullFromManifest(ctx, c.m, c.file, "luks", from("127.0.0.11"), e.sign)
 			if c.wantErr == "" {
 				if err != nil || string(got) != pulledValue {
 					t.Errorf("pullFromManifest = %q, %v, want %q", got, err, pulledValue)

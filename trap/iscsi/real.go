@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,12 +108,17 @@ func (Real) Partitions(dev string) ([]Partition, error) {
 // PinnedCertPath (see Puller). Never plain HTTP. The value is never
 // logged.
 func (Real) Secret(ctx context.Context, env *plan.Env, name string) ([]byte, error) {
-	return pullFromManifest(ctx, env.Manifest, PinnedCertPath, name, nil)
+	v, err := pullFromManifest(ctx, env.Manifest, PinnedCertPath, name, nil, env.Sign)
+	if err == nil && env.Report != nil {
+		// bootsrv recorded the release; this says the node got it.
+		env.Report(manifest.Event{Phase: manifest.PhaseSecretReceived, Message: "secret " + name, Data: map[string]string{"name": name}})
+	}
+	return v, err
 }
 
 // pullFromManifest pulls name as m's node from m.SecretServer with the
 // certificate in file pinned, dialing with d (nil: the default).
-func pullFromManifest(ctx context.Context, m *manifest.Manifest, file, name string, d *net.Dialer) ([]byte, error) {
+func pullFromManifest(ctx context.Context, m *manifest.Manifest, file, name string, d *net.Dialer, sign func(*http.Request, []byte)) ([]byte, error) {
 	if m == nil {
 		return nil, fmt.Errorf("secret %s: no manifest", name)
 	}
@@ -126,7 +132,7 @@ func pullFromManifest(ctx context.Context, m *manifest.Manifest, file, name stri
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: pinned bootsrv certificate: %w", name, err)
 	}
-	p := &Puller{Server: m.SecretServer, Pinned: pin, Dialer: d}
+	p := &Puller{Server: m.SecretServer, Pinned: pin, Dialer: d, Sign: sign}
 	return p.Pull(ctx, m.Node, name)
 }
 

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -56,6 +57,12 @@ type Env struct {
 	Log      *slog.Logger
 	// Report sends an event to bootsrv (best effort; may be nil).
 	Report func(manifest.Event)
+	// Sign signs a request to bootsrv with the boot's node credential
+	// (nodeauth.Signer.Sign); nil when the agent holds none.
+	Sign func(r *http.Request, body []byte)
+	// AnnounceQuery is the boot's torrent announce query
+	// (nodeauth.Signer.AnnounceQuery); "" when the agent holds no key.
+	AnnounceQuery string
 	// DryRun asks Runner/Sys fakes to record only; steps themselves do not
 	// branch on it.
 	DryRun bool

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/torrent/report"
 )
@@ -78,6 +79,9 @@ func (s *Fetch) fetchTorrent(ctx context.Context, env *plan.Env, dst string) err
 	}
 	args = append(args, "--every", every.String())
 	cmd := exec.Command(helper, args...)
+	if env.AnnounceQuery != "" { // the tracker admits the node by it (nodeauth)
+		cmd.Env = append(os.Environ(), nodeauth.AnnounceEnv+"="+env.AnnounceQuery)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("image %s: %s: %w", img.Name, helper, err)

@@ -279,7 +279,28 @@ func loadMetaInfo(ctx context.Context, o *Options) (*metainfo.MetaInfo, error) {
 	if len(mi.InfoBytes) == 0 {
 		return nil, fmt.Errorf("torrent download: metainfo has no info dictionary")
 	}
+	if o.AnnounceQuery != "" {
+		addAnnounceQuery(mi, o.AnnounceQuery)
+	}
 	return mi, nil
+}
+
+// addAnnounceQuery appends q to every tracker URL of mi.
+func addAnnounceQuery(mi *metainfo.MetaInfo, q string) {
+	add := func(u string) string {
+		if strings.Contains(u, "?") {
+			return u + "&" + q
+		}
+		return u + "?" + q
+	}
+	if mi.Announce != "" {
+		mi.Announce = add(mi.Announce)
+	}
+	for i := range mi.AnnounceList {
+		for j := range mi.AnnounceList[i] {
+			mi.AnnounceList[i][j] = add(mi.AnnounceList[i][j])
+		}
+	}
 }
 
 func parsePeers(ss []string) ([]torrent.PeerInfo, error) {

@@ -14,6 +14,9 @@ type Options struct {
 	// MetaInfoURL.
 	MetaInfo    []byte
 	MetaInfoURL string
+	// AnnounceQuery ("k=v&..."), if set, is appended to every tracker
+	// URL of the torrent: the node's announce key (nodeauth).
+	AnnounceQuery string
 	// InfoHash, if set (hex), must match the torrent's v1 info-hash.
 	InfoHash string
 	// Dest is the file the image is written to (e.g. /run/image/os.squashfs).
