@@ -301,7 +301,7 @@ func (s *Server) dhcpNetworks() []dhcpd.Network {
 	var out []dhcpd.Network
 	for _, n := range s.Cluster().Networks() {
 		out = append(out, dhcpd.Network{
-			Name: n.Name, Subnet: n.Subnet, Server: n.Server, Gateway: n.Gateway,
+			Name: n.Name, Interface: n.Interface, Subnet: n.Subnet, Server: n.Server, Gateway: n.Gateway,
 			DynamicStart: n.DynamicStart, DynamicEnd: n.DynamicEnd, Lease: n.Lease,
 		})
 	}
