@@ -273,6 +273,8 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = he.status
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
+	case timedOut(err):
+		status = http.StatusRequestTimeout // Limits cut a stalled body
 	}
 	lvl := slog.LevelInfo
 	if status >= 500 {

@@ -53,6 +53,11 @@ type Config struct {
 	TLSAddr     string
 	TLSCertFile string
 	TLSKeyFile  string
+	// MaxImageSize caps image uploads (0: api.DefaultMaxImageSize); see
+	// api.Limits for the other per-request limits and docs/hardening.md.
+	MaxImageSize int64
+	// Limits, when set, replaces the HTTP limits (tests shorten them).
+	Limits *api.Limits
 }
 
 // Server is a running bootsrv.
@@ -202,12 +207,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
 	}
-	handler := s.handler(api.New(apiCfg))
-	httpSrv := &http.Server{
-		Addr:              s.cfg.HTTPAddr,
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+	limits := api.Limits{MaxImageSize: s.cfg.MaxImageSize}
+	if s.cfg.Limits != nil {
+		limits = *s.cfg.Limits
 	}
+	handler := limits.Handler(s.handler(api.New(apiCfg)))
+	httpSrv := &http.Server{
+		Addr:    s.cfg.HTTPAddr,
+		Handler: handler,
+	}
+	bound(httpSrv)
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", s.cfg.HTTPAddr, err)
@@ -221,9 +230,9 @@ func (s *Server) Run(ctx context.Context) error {
 			TLSConfig: tlsSet.config,
 			// Handshake failures (scanners, a node with a stale pin) are
 			// debug lines, not stderr noise.
-			ErrorLog:          slog.NewLogLogger(s.log.With("svc", "tls").Handler(), slog.LevelDebug),
-			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.With("svc", "tls").Handler(), slog.LevelDebug),
 		}
+		bound(tlsSrv)
 		if tlsLn, err = net.Listen("tcp", s.cfg.TLSAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("tls listen %s: %w", s.cfg.TLSAddr, err)
@@ -295,6 +304,16 @@ func (s *Server) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// bound sets the connection-level limits of an http.Server. Request
+// bodies and answers are bounded per request by api.Limits (which lets
+// image and boot file transfers run as long as they move), so ReadTimeout
+// and WriteTimeout stay zero on purpose.
+func bound(srv *http.Server) {
+	srv.ReadHeaderTimeout = 10 * time.Second
+	srv.IdleTimeout = 2 * time.Minute
+	srv.MaxHeaderBytes = 64 << 10
 }
 
 func (s *Server) dhcpNetworks() []dhcpd.Network {
