@@ -85,7 +85,7 @@ func (a *API) addNodes(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(e.Name) == "" {
 		return errorf(http.StatusBadRequest, "field name is empty")
 	}
-	want, err := noderange.Parse(e.Name)
+	want, err := noderange.ParseMax(e.Name, inventory.MaxNodes)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "field name: %v", err)
 	}
