@@ -58,6 +58,10 @@ type Config struct {
 	MaxImageSize int64
 	// Limits, when set, replaces the HTTP limits (tests shorten them).
 	Limits *api.Limits
+	// Prune bounds unknown MACs' rows and per-node events (zero fields:
+	// state's defaults); bootsrv prunes at start, every minute, and early
+	// under a flood of unknown MACs.
+	Prune state.PruneLimits
 }
 
 // Server is a running bootsrv.
@@ -264,6 +268,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.store.RunPruner(ctx, s.cfg.Prune, time.Minute, func(p state.Pruned, err error) {
+			switch {
+			case err != nil:
+				s.log.Error("prune state", "err", err)
+			case p != state.Pruned{}:
+				s.log.Info("pruned state", "unknown_macs", p.Discovered, "status_rows", p.Status, "events", p.Events)
+			}
+		})
+	}()
 	errc := make(chan error, 5)
 	run := func(name string, f func() error) {
 		wg.Add(1)

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 )
 
 func main() {
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
 	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
 	fs.Var(server.SizeFlag{N: &cfg.MaxImageSize}, "max-image-size", "largest image upload accepted, bytes with an optional K, M, G or T suffix (default 64G)")
+	fs.IntVar(&cfg.Prune.MaxDiscovered, "max-discovered", state.DefaultMaxDiscovered, "unknown MACs remembered (discovered, status and event rows), the most recently seen kept")
+	fs.IntVar(&cfg.Prune.EventsPerNode, "events-per-node", state.DefaultEventsPerNode, "events kept per node, the newest")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
