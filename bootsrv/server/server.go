@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,7 @@ type Config struct {
 	DataDir    string // tftp/, boot/, images/
 	HTTPAddr   string // default ":8080"
 	DHCPAddr   string // default ":67"; "off" disables DHCP
-	TFTPAddr   string // default ":69"; "off" disables TFTP
+	TFTPAddr   string // "auto" (default): the networks' server addresses; "off" disables TFTP; else addresses, comma-separated
 	Log        *slog.Logger
 	// TorrentListen is the image seeder's peer-wire address (":6881");
 	// "" or "off" turns peer-to-peer image distribution off. SeedRate caps
@@ -88,7 +89,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.DHCPAddr = ":67"
 	}
 	if cfg.TFTPAddr == "" {
-		cfg.TFTPAddr = ":69"
+		cfg.TFTPAddr = TFTPAuto
 	}
 	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 	if err != nil {
@@ -280,7 +281,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}()
-	errc := make(chan error, 5)
+	var tftpAddrs []string
+	if s.cfg.TFTPAddr != "off" {
+		tftpAddrs = s.tftpAddrs(localAddrs())
+	}
+	errc := make(chan error, 4+len(tftpAddrs))
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -298,11 +303,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if dhcp != nil {
 		run("dhcp", func() error { return dhcp.Serve(ctx) })
 	}
-	if s.cfg.TFTPAddr != "off" {
+	if len(tftpAddrs) > 0 {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
-		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
+		for _, addr := range tftpAddrs {
+			run("tftp", func() error { return tftp.Serve(ctx, addr) })
+		}
 	}
-	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
+	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "dhcp", s.cfg.DHCPAddr, "tftp", strings.Join(tftpAddrs, ","),
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
 		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
 
