@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg server.Config
 	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file")
-	fs.StringVar(&cfg.Interface, "interface", "", "bind DHCP to this interface (default: all)")
+	fs.StringVar(&cfg.Interface, "interface", "", "bind the DHCP socket to this interface (default: all; direct requests are answered only on interfaces tied to a network, see docs/hardening.md)")
 	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite)")
 	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
 	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address (e.g. 198.18.0.1:8080 to keep the API off an uplink)")
