@@ -3,9 +3,9 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"net/netip"
 	"testing"
 )
 
