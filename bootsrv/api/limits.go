@@ -90,9 +90,10 @@ func (l Limits) Handler(next http.Handler) http.Handler {
 			}
 			rc.SetReadDeadline(now.Add(l.TransferIdle))
 			rc.SetWriteDeadline(time.Time{})
-			r.Body = &progressBody{ReadCloser: http.MaxBytesReader(w, r.Body, l.MaxImageSize), rc: rc, idle: l.TransferIdle}
+			r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, l.MaxImageSize), rc: rc, idle: l.TransferIdle}
 		case download:
-			rc.SetReadDeadline(now.Add(l.BodyTimeout))
+			// No read deadline: nothing is to be read, and an expired one
+			// would cancel the request's context mid-transfer.
 			rc.SetWriteDeadline(now.Add(l.TransferIdle))
 			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBody)
 			w = &progressWriter{ResponseWriter: w, rc: rc, idle: l.TransferIdle}
@@ -102,25 +103,33 @@ func (l Limits) Handler(next http.Handler) http.Handler {
 					"request body of %d bytes is larger than the %d bytes %s %s takes", r.ContentLength, l.MaxBody, r.Method, r.URL.Path))
 				return
 			}
-			rc.SetReadDeadline(now.Add(l.BodyTimeout))
+			if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+				rc.SetReadDeadline(now.Add(l.BodyTimeout))
+				r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, l.MaxBody), rc: rc}
+			}
 			rc.SetWriteDeadline(now.Add(l.BodyTimeout + l.WriteTimeout))
-			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBody)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// progressBody pushes the connection's read deadline on every read that
-// got bytes: a stalled upload is cut after idle, a moving one never.
-type progressBody struct {
+// deadlineBody ends the read deadline once the body is read (what follows
+// is the handler's work, bounded by the write deadline; an expired read
+// deadline would cancel the request's context). With idle set, every read
+// that got bytes also pushes the deadline: a stalled upload is cut after
+// idle, a moving one never.
+type deadlineBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
 }
 
-func (b *progressBody) Read(p []byte) (int, error) {
+func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
+	switch {
+	case err == io.EOF:
+		b.rc.SetReadDeadline(time.Time{})
+	case n > 0 && b.idle > 0:
 		b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	}
 	return n, err

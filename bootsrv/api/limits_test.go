@@ -158,3 +158,39 @@ func TestBodyCapOrdinaryRoutes(t *testing.T) {
 		t.Fatalf("2 KiB event with a 1 KiB cap = %d %s, want 413", code, b)
 	}
 }
+
+// TestLongDownloadNotCut: a boot file download that lasts longer than every
+// timeout but keeps moving runs to its end (long transfers are excepted by
+// design: their deadline follows progress).
+func TestLongDownloadNotCut(t *testing.T) {
+	e := newEnv(t)
+	const size = 16 << 20
+	if err := os.WriteFile(e.dir+"/data/boot/big.img", make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := e.limited(Limits{BodyTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, TransferIdle: time.Second})
+	start := time.Now()
+	resp, err := srv.Client().Get(srv.URL + "/boot/big.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var n int64
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := io.ReadFull(resp.Body, buf)
+		n += int64(k)
+		if err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // ~10 MiB/s
+	}
+	took := time.Since(start)
+	if n != size {
+		t.Fatalf("slow download got %d of %d bytes after %v", n, size, took)
+	}
+	if took < 1200*time.Millisecond {
+		t.Fatalf("download took %v: not longer than the idle limit, proves nothing", took)
+	}
+	t.Logf("16 MiB read slowly over %v, past every timeout", took.Round(time.Millisecond))
+}
