@@ -112,7 +112,7 @@ func (s *Server) checkTies() error {
 		if s.cfg.Interface != "" {
 			where = "interface " + s.cfg.Interface
 		}
-		return fmt.Errorf("dhcp: no network is tied to %s, so DHCP would answer nobody: set `interface:` on a network in the inventory "+
+		return fmt.Errorf("no network is tied to %s, so DHCP would answer nobody: set `interface:` on a network in the inventory "+
 			"or give the interface an address inside a network's subnet (networks: %s); --dhcp off turns DHCP off",
 			where, strings.Join(names, "; "))
 	}
