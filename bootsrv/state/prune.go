@@ -62,6 +62,13 @@ func (s *Store) Prune(l PruneLimits) (Pruned, error) { return s.prune(l, true) }
 func (s *Store) prune(l PruneLimits, events bool) (Pruned, error) {
 	l = l.withDefaults()
 	var p Pruned
+	var over []string
+	if events {
+		var err error
+		if over, err = s.nodesOverEvents(l.EventsPerNode); err != nil {
+			return Pruned{}, err
+		}
+	}
 	cutoff := toDB(s.now().Add(-l.DiscoveredTTL))
 	err := s.tx(context.Background(), "prune", func(tx *sql.Tx) error {
 		exec := func(n *int64, q string, args ...any) error {
@@ -86,16 +93,38 @@ func (s *Store) prune(l PruneLimits, events bool) (Pruned, error) {
 		if err := exec(&p.Events, `DELETE FROM events WHERE `+orphanDiscovery); err != nil {
 			return err
 		}
-		if !events {
-			return nil
+		for _, node := range over {
+			if err := exec(&p.Events, `DELETE FROM events WHERE node = ?1 AND id <=
+				(SELECT id FROM events WHERE node = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`, node, l.EventsPerNode); err != nil {
+				return err
+			}
 		}
-		return exec(&p.Events, `DELETE FROM events WHERE id IN (SELECT id FROM
-			(SELECT id, row_number() OVER (PARTITION BY node ORDER BY id DESC) AS rn FROM events) WHERE rn > ?)`, l.EventsPerNode)
+		return nil
 	})
 	if err != nil {
 		return Pruned{}, fmt.Errorf("state db %s: %w", s.path, err)
 	}
 	return p, nil
+}
+
+// nodesOverEvents lists the nodes with more than keep events. It reads
+// on a reader connection (a scan of the events index), so the writer,
+// and with it every other write, is held only for the deletes.
+func (s *Store) nodesOverEvents(keep int) ([]string, error) {
+	rows, err := s.r.Query(`SELECT node FROM events GROUP BY node HAVING count(*) > ?`, keep)
+	if err != nil {
+		return nil, fmt.Errorf("state db %s: nodes over %d events: %w", s.path, keep, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("state db %s: nodes over %d events: %w", s.path, keep, err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // Counts are the row counts Prune bounds (for tests and logs).
