@@ -57,6 +57,9 @@ type Config struct {
 	// MaxImageSize caps image uploads (0: api.DefaultMaxImageSize); see
 	// api.Limits for the other per-request limits and docs/hardening.md.
 	MaxImageSize int64
+	// TFTPMaxTransfers and TFTPMaxPerSource cap TFTP transfers in all and
+	// per source address (0: tftpd's defaults).
+	TFTPMaxTransfers, TFTPMaxPerSource int
 	// Limits, when set, replaces the HTTP limits (tests shorten them).
 	Limits *api.Limits
 	// Prune bounds unknown MACs' rows and per-node events (zero fields:
@@ -305,6 +308,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if len(tftpAddrs) > 0 {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
+		if s.cfg.TFTPMaxTransfers > 0 {
+			tftp.MaxTransfers = s.cfg.TFTPMaxTransfers
+		}
+		if s.cfg.TFTPMaxPerSource > 0 {
+			tftp.MaxPerSource = s.cfg.TFTPMaxPerSource
+		}
 		for _, addr := range tftpAddrs {
 			run("tftp", func() error { return tftp.Serve(ctx, addr) })
 		}

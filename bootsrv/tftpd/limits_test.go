@@ -2,6 +2,7 @@ package tftpd
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -98,5 +99,38 @@ func TestRRQFloodCapped(t *testing.T) {
 	// host, once the flood's transfers are over) is served.
 	if b, _, err := f.get(t, "undionly.kpxe", 0, false); err != nil || len(b) != len(f.files["undionly.kpxe"]) {
 		t.Errorf("a real client after the flood: %d bytes, %v", len(b), err)
+	}
+}
+
+// TestGlobalCapWaits: over MaxTransfers in all (here 3, six sources), a
+// request waits up to Timeout for a slot and is then refused busy; no more
+// than MaxTransfers run at once.
+func TestGlobalCapWaits(t *testing.T) {
+	f := startServer(t, func(s *Server) {
+		s.Timeout = 150 * time.Millisecond
+		s.MaxTransfers = 3
+	})
+	dst, err := net.ResolveUDPAddr("udp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.%d:0", 2+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.WriteTo(rrq("undionly.kpxe"), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.srv.Stats().Busy < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := f.srv.Stats()
+	t.Logf("6 sources, MaxTransfers 3: started %d, busy %d, peak %d", st.Started, st.Busy, st.Peak)
+	if st.Peak != 3 || st.Started != 3 || st.Busy != 3 {
+		t.Errorf("started %d, busy %d, peak %d; want 3, 3, 3", st.Started, st.Busy, st.Peak)
 	}
 }

@@ -126,7 +126,7 @@ func (s *Server) read(root *os.Root, absRoot, name string, rf io.ReaderFrom) err
 		ra := ot.RemoteAddr()
 		peer, src = ra.String(), source(&ra)
 	}
-	if !s.slots.take(src, s.MaxTransfers, s.MaxPerSource) {
+	if !s.slots.take(src, s.MaxTransfers, s.MaxPerSource, s.Timeout) {
 		if n := s.busy.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... refusal
 			s.log.Warn("tftp refused: too many transfers", "peer", peer, "refused_so_far", n,
 				"max_transfers", s.MaxTransfers, "max_per_source", s.MaxPerSource)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
 )
 
 func main() {
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address (e.g. 198.18.0.1:8080 to keep the API off an uplink)")
 	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)
 	fs.StringVar(&cfg.TFTPAddr, "tftp", server.TFTPAuto, `TFTP listen addresses, comma-separated; "auto": each network's server address found on this host (else :69); "off" to disable`)
+	fs.IntVar(&cfg.TFTPMaxTransfers, "tftp-max-transfers", tftpd.DefaultMaxTransfers, "TFTP transfers at once, in all (more wait up to the timeout, then get a busy error)")
+	fs.IntVar(&cfg.TFTPMaxPerSource, "tftp-max-per-source", tftpd.DefaultMaxPerSource, "TFTP transfers at once from one source address")
 	fs.StringVar(&cfg.TorrentListen, "torrent-listen", ":6881", `image seeder's BitTorrent peer-wire address ("off": no tracker, seeder or .torrent files)`)
 	fs.Int64Var(&cfg.SeedRate, "seed-rate", 0, "cap the seeder and web seed upload together, in bytes/s (0: no cap)")
 	fs.StringVar(&cfg.TLSAddr, "tls-listen", ":8443", `TLS listen address: the HTTP API again, plus secret pulls, with a certificate nodes pin ("" or "off": no TLS, no secret pulls)`)
