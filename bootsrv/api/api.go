@@ -344,6 +344,8 @@ func statusOf(err error) int {
 		return he.status
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case timedOut(err):
+		return http.StatusRequestTimeout // Limits cut a stalled body
 	}
 	return http.StatusInternalServerError
 }

@@ -12,12 +12,14 @@ import (
 )
 
 // resolveRange expands expr ("" = every node) into inventory nodes, in
-// natural order. Unknown names are a 404 naming all of them.
+// natural order. Unknown names are a 404 naming all of them. A range with
+// more names than the inventory could match is refused before it is
+// expanded (rangeLimit).
 func resolveRange(c *inventory.Cluster, expr, param string) ([]*inventory.Node, error) {
 	if strings.TrimSpace(expr) == "" {
 		return c.Nodes(), nil
 	}
-	names, err := noderange.Parse(expr)
+	names, err := noderange.ParseMax(expr, rangeLimit(len(c.Nodes())))
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%s: %v", param, err)
 	}
@@ -37,6 +39,10 @@ func resolveRange(c *inventory.Cluster, expr, param string) ([]*inventory.Node, 
 	sortNodes(nodes)
 	return nodes, nil
 }
+
+// rangeLimit is the most names a range over an inventory of n nodes may
+// expand to: n, with room for ranges that repeat names.
+func rangeLimit(n int) int { return max(n, 1024) }
 
 func sortNodes(nodes []*inventory.Node) {
 	// Natural order regardless of how the range was written.

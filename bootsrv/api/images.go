@@ -32,6 +32,8 @@ func imageError(err error) error {
 	var me *images.MismatchError
 	var ue *images.UploadError
 	switch {
+	case tooLarge(err):
+		return err // 413 (handler), naming the cap; the temporary file is gone
 	case errors.As(err, &me), errors.As(err, &ue), errors.Is(err, images.ErrInvalid):
 		return errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, images.ErrExists):

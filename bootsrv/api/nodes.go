@@ -88,7 +88,7 @@ func (a *API) addNodes(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "field name is empty")
 	}
 	auditf(r, "add nodes %s%s", e.Name, fieldsSummary(e.Fields))
-	want, err := noderange.Parse(e.Name)
+	want, err := noderange.ParseMax(e.Name, inventory.MaxNodes)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "field name: %v", err)
 	}

@@ -51,8 +51,9 @@ func (e *Env) log() *slog.Logger {
 }
 
 // Decide answers one request. arrived names the network of the interface a
-// direct (unrelayed) request came in on; "" means unknown, in which case a
-// lone configured network is assumed. The reply is nil when nothing is to
+// direct (unrelayed) request came in on; "" means an interface tied to no
+// network, and a direct request without a client address from there is
+// ignored (no rogue answers on an uplink). The reply is nil when nothing is to
 // be sent. The error is set only for failures of the lease store; malformed
 // or foreign packets are ignored with a Reason.
 func (e *Env) Decide(req *dhcpv4.DHCPv4, arrived string) (*dhcpv4.DHCPv4, Decision, error) {
@@ -100,8 +101,11 @@ func ignore(d Decision, reason string) Decision {
 	return d
 }
 
-// network picks the request's network: the relay's subnet, else the subnet of
-// a client that already has an address, else the arrival interface's network.
+// network picks the request's network: the relay's subnet (none when giaddr
+// is in no configured network), else the subnet of a client that already has
+// an address (unicast renewals; they get an ACK only for the lease or
+// reservation of their MAC), else the arrival interface's network. A direct
+// DISCOVER on an interface tied to no network gets nothing.
 func (e *Env) network(r *Request, arrived string) *Network {
 	switch {
 	case r.Relayed():
@@ -110,8 +114,6 @@ func (e *Env) network(r *Request, arrived string) *Network {
 		return containing(e.Networks, r.CIAddr)
 	case arrived != "":
 		return named(e.Networks, arrived)
-	case len(e.Networks) == 1:
-		return &e.Networks[0]
 	}
 	return nil
 }

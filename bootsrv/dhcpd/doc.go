@@ -8,7 +8,8 @@
 //     table-tested.
 //   - Server, the UDP side: it reads packets concurrently on a fixed number of
 //     workers, learns the arrival interface (IP_PKTINFO) to pick the network
-//     of direct clients, and sends the reply to the right place: the relay
+//     of direct clients (the network tied to that interface, ties.go; none:
+//     no answer, so an uplink gets silence), and sends the reply to the right place: the relay
 //     (giaddr:67), the renewing client (ciaddr:68) or the broadcast address
 //     on the arrival interface. It never blocks on anything per packet (no
 //     ping before offering).

@@ -12,8 +12,12 @@ const DefaultLease = 12 * time.Hour
 
 // Network is one IPv4 subnet the server hands out addresses in.
 type Network struct {
-	Name   string
-	Subnet netip.Prefix
+	Name string
+	// Interface is the server's interface this network's clients broadcast
+	// on (inventory `interface:`). Empty: the interface holding an address
+	// inside Subnet (see ties.go).
+	Interface string
+	Subnet    netip.Prefix
 	// Server is the boot server's address as clients of this network reach
 	// it: next-server (siaddr) and the server identifier (option 54).
 	Server netip.Addr

@@ -88,6 +88,11 @@ func New(cfg Config) (*Server, error) {
 		conn.Close()
 		return nil, fmt.Errorf("dhcp netlink: %w", err)
 	}
+	if err := s.checkTies(); err != nil {
+		s.nl.Close()
+		conn.Close()
+		return nil, err
+	}
 	s.pc = ipv4.NewPacketConn(conn)
 	if err := s.pc.SetControlMessage(ipv4.FlagInterface, true); err != nil {
 		conn.Close()
@@ -243,48 +248,4 @@ func (s *Server) destination(d *Decision) *net.UDPAddr {
 		return &net.UDPAddr{IP: ip4(r.CIAddr), Port: s.cfg.ClientPort}
 	}
 	return &net.UDPAddr{IP: net.IPv4bcast, Port: s.cfg.ClientPort}
-}
-
-// arrived names the network of interface ifIndex: the one whose subnet
-// holds one of the interface's addresses. "" when unknown.
-func (s *Server) arrived(ifIndex int) string {
-	if ifIndex == 0 {
-		return ""
-	}
-	now := time.Now()
-	s.ifMu.RLock()
-	e, ok := s.ifNet[ifIndex]
-	s.ifMu.RUnlock()
-	if ok && now.Sub(e.at) < ifCacheTTL {
-		return e.network
-	}
-	name := s.lookupNetwork(ifIndex)
-	s.ifMu.Lock()
-	s.ifNet[ifIndex] = ifEntry{network: name, at: now}
-	s.ifMu.Unlock()
-	return name
-}
-
-// lookupNetwork asks the kernel for ifIndex's IPv4 addresses and returns the
-// network whose subnet holds one of them.
-func (s *Server) lookupNetwork(ifIndex int) string {
-	if s.nl == nil {
-		return ""
-	}
-	addrs, err := s.nl.AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		s.log.Warn("dhcp interface addresses", "ifindex", ifIndex, "err", err)
-		return ""
-	}
-	for _, a := range addrs {
-		if a.LinkIndex != ifIndex || a.IPNet == nil {
-			continue
-		}
-		if ip, ok := netip.AddrFromSlice(a.IPNet.IP.To4()); ok {
-			if n := containing(s.env.Networks, ip); n != nil {
-				return n.Name
-			}
-		}
-	}
-	return ""
 }

@@ -179,7 +179,7 @@ func (c *Cluster) Defaults() Attrs { return c.defaults }
 // Match expands a node range and returns those nodes in expansion order.
 // The error names every node that does not exist.
 func (c *Cluster) Match(rangeExpr string) ([]*Node, error) {
-	names, err := noderange.Parse(rangeExpr)
+	names, err := noderange.ParseMax(rangeExpr, max(len(c.nodes), 1024))
 	if err != nil {
 		return nil, err
 	}

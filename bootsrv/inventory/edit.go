@@ -32,7 +32,7 @@ func nodeKey(k string) bool { return k == "groups" || k == "interfaces" || isAtt
 // of a node entry: groups, interfaces and attributes).
 func AddNode(path, name string, fields map[string]any) (*Cluster, error) {
 	return edit(path, func(c *Cluster, root *yaml.Node) error {
-		names, err := noderange.Parse(name)
+		names, err := noderange.ParseMax(name, MaxNodes)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,7 @@ type Config struct {
 	DataDir    string // tftp/, boot/, images/
 	HTTPAddr   string // default ":8080"
 	DHCPAddr   string // default ":67"; "off" disables DHCP
-	TFTPAddr   string // default ":69"; "off" disables TFTP
+	TFTPAddr   string // "auto" (default): the networks' server addresses; "off" disables TFTP; else addresses, comma-separated
 	Log        *slog.Logger
 	// TorrentListen is the image seeder's peer-wire address (":6881");
 	// "" or "off" turns peer-to-peer image distribution off. SeedRate caps
@@ -56,6 +57,18 @@ type Config struct {
 	// AdminSocket is the Unix socket local admins use (root or bootsrv's
 	// own user, by SO_PEERCRED; see adminsock.go); "" or "off": none.
 	AdminSocket string
+	// MaxImageSize caps image uploads (0: api.DefaultMaxImageSize); see
+	// api.Limits for the other per-request limits and docs/hardening.md.
+	MaxImageSize int64
+	// TFTPMaxTransfers and TFTPMaxPerSource cap TFTP transfers in all and
+	// per source address (0: tftpd's defaults).
+	TFTPMaxTransfers, TFTPMaxPerSource int
+	// Limits, when set, replaces the HTTP limits (tests shorten them).
+	Limits *api.Limits
+	// Prune bounds unknown MACs' rows and per-node events (zero fields:
+	// state's defaults); bootsrv prunes at start, every minute, and early
+	// under a flood of unknown MACs.
+	Prune state.PruneLimits
 }
 
 // Server is a running bootsrv.
@@ -82,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.DHCPAddr = ":67"
 	}
 	if cfg.TFTPAddr == "" {
-		cfg.TFTPAddr = ":69"
+		cfg.TFTPAddr = TFTPAuto
 	}
 	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 	if err != nil {
@@ -207,12 +220,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
 	}
-	handler := s.handler(api.New(apiCfg))
-	httpSrv := &http.Server{
-		Addr:              s.cfg.HTTPAddr,
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+	limits := api.Limits{MaxImageSize: s.cfg.MaxImageSize}
+	if s.cfg.Limits != nil {
+		limits = *s.cfg.Limits
 	}
+	handler := limits.Handler(s.handler(api.New(apiCfg)))
+	httpSrv := &http.Server{
+		Addr:    s.cfg.HTTPAddr,
+		Handler: handler,
+	}
+	bound(httpSrv)
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", s.cfg.HTTPAddr, err)
@@ -226,9 +243,9 @@ func (s *Server) Run(ctx context.Context) error {
 			TLSConfig: tlsSet.config,
 			// Handshake failures (scanners, a node with a stale pin) are
 			// debug lines, not stderr noise.
-			ErrorLog:          slog.NewLogLogger(s.log.With("svc", "tls").Handler(), slog.LevelDebug),
-			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.With("svc", "tls").Handler(), slog.LevelDebug),
 		}
+		bound(tlsSrv)
 		if tlsLn, err = net.Listen("tcp", s.cfg.TLSAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("tls listen %s: %w", s.cfg.TLSAddr, err)
@@ -275,7 +292,23 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 6)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.store.RunPruner(ctx, s.cfg.Prune, time.Minute, func(p state.Pruned, err error) {
+			switch {
+			case err != nil:
+				s.log.Error("prune state", "err", err)
+			case p != state.Pruned{}:
+				s.log.Info("pruned state", "unknown_macs", p.Discovered, "status_rows", p.Status, "events", p.Events)
+			}
+		})
+	}()
+	var tftpAddrs []string
+	if s.cfg.TFTPAddr != "off" {
+		tftpAddrs = s.tftpAddrs(localAddrs())
+	}
+	errc := make(chan error, 6+len(tftpAddrs))
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -296,11 +329,19 @@ func (s *Server) Run(ctx context.Context) error {
 	if dhcp != nil {
 		run("dhcp", func() error { return dhcp.Serve(ctx) })
 	}
-	if s.cfg.TFTPAddr != "off" {
+	if len(tftpAddrs) > 0 {
 		tftp := tftpd.New(filepath.Join(s.cfg.DataDir, "tftp"), s.log.With("svc", "tftp"))
-		run("tftp", func() error { return tftp.Serve(ctx, s.cfg.TFTPAddr) })
+		if s.cfg.TFTPMaxTransfers > 0 {
+			tftp.MaxTransfers = s.cfg.TFTPMaxTransfers
+		}
+		if s.cfg.TFTPMaxPerSource > 0 {
+			tftp.MaxPerSource = s.cfg.TFTPMaxPerSource
+		}
+		for _, addr := range tftpAddrs {
+			run("tftp", func() error { return tftp.Serve(ctx, addr) })
+		}
 	}
-	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "admin_socket", s.cfg.AdminSocket, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
+	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "admin_socket", s.cfg.AdminSocket, "dhcp", s.cfg.DHCPAddr, "tftp", strings.Join(tftpAddrs, ","),
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
 		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
 
@@ -336,11 +377,21 @@ func (s *Server) socketBaseURL() string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(s.httpPort))
 }
 
+// bound sets the connection-level limits of an http.Server. Request
+// bodies and answers are bounded per request by api.Limits (which lets
+// image and boot file transfers run as long as they move), so ReadTimeout
+// and WriteTimeout stay zero on purpose.
+func bound(srv *http.Server) {
+	srv.ReadHeaderTimeout = 10 * time.Second
+	srv.IdleTimeout = 2 * time.Minute
+	srv.MaxHeaderBytes = 64 << 10
+}
+
 func (s *Server) dhcpNetworks() []dhcpd.Network {
 	var out []dhcpd.Network
 	for _, n := range s.Cluster().Networks() {
 		out = append(out, dhcpd.Network{
-			Name: n.Name, Subnet: n.Subnet, Server: n.Server, Gateway: n.Gateway,
+			Name: n.Name, Interface: n.Interface, Subnet: n.Subnet, Server: n.Server, Gateway: n.Gateway,
 			DynamicStart: n.DynamicStart, DynamicEnd: n.DynamicEnd, Lease: n.Lease,
 		})
 	}

@@ -186,6 +186,7 @@ func (s *Store) PutDiscovered(mac string, inventory json.RawMessage) error {
 		return fmt.Errorf("discovered node: %w", err)
 	}
 	now := toDB(s.now())
+	defer s.sawDiscovered()
 	return s.tx(context.Background(), "discovered node "+m, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO discovered(mac, first_seen, last_seen, inventory) VALUES(?1, ?2, ?2, ?3)
 			ON CONFLICT(mac) DO UPDATE SET last_seen = ?2,

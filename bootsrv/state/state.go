@@ -82,6 +82,11 @@ type Store struct {
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
 	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
+
+	// The pruner (prune.go): unknown MACs recorded since its last pass,
+	// how many make it run early (0: no pruner), and its wake-up.
+	newDiscovered, pruneAt atomic.Int64
+	pruneKick              chan struct{}
 }
 
 // Open opens (creating if needed) DIR/state.db and migrates its schema.
@@ -97,7 +102,7 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, w: w, now: time.Now}
+	s := &Store{path: path, w: w, now: time.Now, pruneKick: make(chan struct{}, 1)}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		w.Close()

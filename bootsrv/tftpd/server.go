@@ -28,12 +28,16 @@ type Server struct {
 	log  *slog.Logger
 
 	// Timeout is the per-packet retransmission timeout (default 2s) and
-	// Retries how often a packet is sent again (default 5); set them
-	// before Serve.
-	Timeout time.Duration
-	Retries int
+	// Retries how often a packet is sent again (default DefaultRetries);
+	// MaxTransfers and MaxPerSource cap the transfers running at once, in
+	// all and from one source address (limits.go). Set them before Serve.
+	Timeout      time.Duration
+	Retries      int
+	MaxTransfers int
+	MaxPerSource int
 
-	sent, refused, failed atomic.Uint64
+	sent, refused, failed, busy, started atomic.Uint64
+	slots                                slots
 }
 
 // Stats counts transfers.
@@ -41,6 +45,9 @@ type Stats struct {
 	Sent    uint64 // files sent completely
 	Refused uint64 // not found, outside the root, not a regular file, writes
 	Failed  uint64 // transfers that broke off
+	Busy    uint64 // requests refused by a cap (limits.go)
+	Started uint64 // transfers that got a slot
+	Peak    int    // most transfers running at once
 }
 
 // New returns a server for the files under root. A nil log means
@@ -49,12 +56,14 @@ func New(root string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{root: root, log: log, Timeout: 2 * time.Second, Retries: 5}
+	return &Server{root: root, log: log, Timeout: 2 * time.Second, Retries: DefaultRetries,
+		MaxTransfers: DefaultMaxTransfers, MaxPerSource: DefaultMaxPerSource}
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	return Stats{Sent: s.sent.Load(), Refused: s.refused.Load(), Failed: s.failed.Load()}
+	return Stats{Sent: s.sent.Load(), Refused: s.refused.Load(), Failed: s.failed.Load(),
+		Busy: s.busy.Load(), Started: s.started.Load(), Peak: s.slots.peakNow()}
 }
 
 // Serve listens on the UDP address addr (e.g. ":69") and serves until ctx is
@@ -81,11 +90,21 @@ func (s *Server) ServeConn(ctx context.Context, conn net.PacketConn) error {
 		conn.Close()
 		return fmt.Errorf("tftp root %s: %w", s.root, err)
 	}
+	if s.MaxTransfers <= 0 {
+		s.MaxTransfers = DefaultMaxTransfers
+	}
+	if s.MaxPerSource <= 0 {
+		s.MaxPerSource = DefaultMaxPerSource
+	}
 	srv := tftp.NewServer(func(name string, rf io.ReaderFrom) error {
 		return s.read(root, absRoot, name, rf)
 	}, nil) // nil write handler: write requests are refused
 	srv.SetTimeout(s.Timeout)
 	srv.SetRetries(s.Retries)
+	// A fixed pause before a retransmit (the library's default is a random
+	// one up to a second): a transfer's lifetime, and so how long it holds
+	// its slot, is bounded by (Retries+1) * (Timeout + Timeout/4).
+	srv.SetBackoff(func(int) time.Duration { return s.Timeout / 4 })
 	srv.SetHook(hook{s})
 	stop := context.AfterFunc(ctx, srv.Shutdown)
 	defer stop()
@@ -102,11 +121,20 @@ func (s *Server) ServeConn(ctx context.Context, conn net.PacketConn) error {
 
 // read answers one read request.
 func (s *Server) read(root *os.Root, absRoot, name string, rf io.ReaderFrom) error {
-	peer := ""
+	peer, src := "", ""
 	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
 		ra := ot.RemoteAddr()
-		peer = ra.String()
+		peer, src = ra.String(), source(&ra)
 	}
+	if !s.slots.take(src, s.MaxTransfers, s.MaxPerSource, s.Timeout) {
+		if n := s.busy.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... refusal
+			s.log.Warn("tftp refused: too many transfers", "peer", peer, "refused_so_far", n,
+				"max_transfers", s.MaxTransfers, "max_per_source", s.MaxPerSource)
+		}
+		return errBusy
+	}
+	defer s.slots.release(src)
+	s.started.Add(1)
 	rel, ok := Clean(absRoot, name)
 	if !ok {
 		s.refused.Add(1)
@@ -171,8 +199,8 @@ type hook struct{ s *Server }
 func (h hook) OnSuccess(tftp.TransferStats) { h.s.sent.Add(1) }
 
 func (h hook) OnFailure(st tftp.TransferStats, err error) {
-	if errors.Is(err, errNotFound) {
-		return // counted as refused already
+	if errors.Is(err, errNotFound) || errors.Is(err, errBusy) {
+		return // counted as refused or busy already
 	}
 	if strings.Contains(err.Error(), "write requests") {
 		h.s.refused.Add(1)

@@ -26,7 +26,7 @@ type fixture struct {
 	srv       *Server
 }
 
-func startServer(t *testing.T) *fixture {
+func startServer(t *testing.T, opts ...func(*Server)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{dir: dir, root: filepath.Join(dir, "tftp"), files: map[string][]byte{}}
@@ -53,6 +53,9 @@ func startServer(t *testing.T) *fixture {
 	f.addr = conn.LocalAddr().String()
 	f.srv = New(f.root, slog.New(slog.DiscardHandler))
 	f.srv.Timeout = 500 * time.Millisecond
+	for _, o := range opts {
+		o(f.srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv.ServeConn(ctx, conn) }()

@@ -28,6 +28,8 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
 )
 
 func main() {
@@ -44,12 +46,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg server.Config
 	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file")
-	fs.StringVar(&cfg.Interface, "interface", "", "bind DHCP to this interface (default: all)")
+	fs.StringVar(&cfg.Interface, "interface", "", "bind the DHCP socket to this interface (default: all; direct requests are answered only on interfaces tied to a network, see docs/hardening.md)")
 	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite)")
 	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
-	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
+	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address (e.g. 198.18.0.1:8080 to keep the API off an uplink)")
 	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)
-	fs.StringVar(&cfg.TFTPAddr, "tftp", ":69", `TFTP listen address ("off" to disable)`)
+	fs.StringVar(&cfg.TFTPAddr, "tftp", server.TFTPAuto, `TFTP listen addresses, comma-separated; "auto": each network's server address found on this host (else :69); "off" to disable`)
+	fs.IntVar(&cfg.TFTPMaxTransfers, "tftp-max-transfers", tftpd.DefaultMaxTransfers, "TFTP transfers at once, in all (more wait up to the timeout, then get a busy error)")
+	fs.IntVar(&cfg.TFTPMaxPerSource, "tftp-max-per-source", tftpd.DefaultMaxPerSource, "TFTP transfers at once from one source address")
 	fs.StringVar(&cfg.TorrentListen, "torrent-listen", ":6881", `image seeder's BitTorrent peer-wire address ("off": no tracker, seeder or .torrent files)`)
 	fs.Int64Var(&cfg.SeedRate, "seed-rate", 0, "cap the seeder and web seed upload together, in bytes/s (0: no cap)")
 	fs.StringVar(&cfg.TLSAddr, "tls-listen", ":8443", `TLS listen address: the HTTP API again, plus secret pulls, with a certificate nodes pin ("" or "off": no TLS, no secret pulls)`)
@@ -57,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
 	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
 	fs.StringVar(&cfg.AdminSocket, "admin-socket", api.DefaultAdminSocket, `Unix socket for admins on this host (root or bootsrv's own user; "off": none)`)
+	fs.Var(server.SizeFlag{N: &cfg.MaxImageSize}, "max-image-size", "largest image upload accepted, bytes with an optional K, M, G or T suffix (default 64G)")
+	fs.IntVar(&cfg.Prune.MaxDiscovered, "max-discovered", state.DefaultMaxDiscovered, "unknown MACs remembered (discovered, status and event rows), the most recently seen kept")
+	fs.IntVar(&cfg.Prune.EventsPerNode, "events-per-node", state.DefaultEventsPerNode, "events kept per node, the newest")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
