@@ -2,7 +2,6 @@ package hostsys
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -40,20 +39,7 @@ func (t *tree) WriteFile(name string, data []byte, mode uint32) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if mode != 0 {
-		if err := f.Chmod(fs.FileMode(mode&0o777) | unixSpecial(mode)); err != nil {
-			f.Close()
-			return fmt.Errorf("chmod %s: %w", name, err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	return fill(f, name, data, mode)
 }
 
 func (t *tree) Symlink(target, name string) error {
