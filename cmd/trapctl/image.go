@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,7 +100,7 @@ func runImagePack(e *env, args []string) error {
 	}
 	packed := time.Since(start)
 	for _, w := range info.Warnings {
-		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+		printf(e.stderr, "warning: %s\n", w)
 	}
 	f, err := os.Open(info.Path)
 	if err != nil {
@@ -117,16 +116,16 @@ func runImagePack(e *env, args []string) error {
 		return err
 	}
 	uploaded := time.Since(start)
-	fmt.Fprintf(e.stderr, "packed in %s, uploaded in %s (%s/s)\n", round(packed), round(uploaded), humanBytes(rate(info.Size, uploaded)))
+	printf(e.stderr, "packed in %s, uploaded in %s (%s/s)\n", round(packed), round(uploaded), humanBytes(rate(info.Size, uploaded)))
 	if e.output == "json" {
 		return writeJSON(e.stdout, img)
 	}
-	fmt.Fprintf(e.stdout, "uploaded image %s: %s, %s, %d files, sha256 %s\n", img.Name, img.Format, humanBytes(img.Size), img.Files, img.SHA256)
+	printf(e.stdout, "uploaded image %s: %s, %s, %d files, sha256 %s\n", img.Name, img.Format, humanBytes(img.Size), img.Files, img.SHA256)
 	if img.InfoHash != "" {
-		fmt.Fprintf(e.stdout, "seeded over BitTorrent: infohash %s, %s pieces, %s\n", img.InfoHash, humanBytes(img.PieceLength), img.Torrent)
+		printf(e.stdout, "seeded over BitTorrent: infohash %s, %s pieces, %s\n", img.InfoHash, humanBytes(img.PieceLength), img.Torrent)
 	}
 	if o.output != "" {
-		fmt.Fprintf(e.stdout, "kept %s\n", o.output)
+		printf(e.stdout, "kept %s\n", o.output)
 	}
 	torrent := o.torrent
 	if torrent == "" && o.output != "" && img.InfoHash != "" {
@@ -260,7 +259,7 @@ var imageDelete = &command{
 		if im.UsedBy != "" {
 			msg += " (still named by " + im.UsedBy + ": their next ramroot boot stays in the trap)"
 		}
-		_, err = io.WriteString(e.stdout, msg+"\n")
+		_, err = printf(e.stdout, "%s\n", msg)
 		return err
 	},
 }

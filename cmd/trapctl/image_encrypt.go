@@ -151,7 +151,7 @@ func runImageEncrypt(e *env, args []string) error {
 		return fmt.Errorf("image encrypt: key stored in bootsrv as %s, but the image was not written: %w (run again with --force)", secret, err)
 	}
 	keep = true
-	fmt.Fprintf(e.stderr, "encrypted %s in %s (%s/s)\n", humanBytes(size), round(took), humanBytes(rate(size, took)))
+	printf(e.stderr, "encrypted %s in %s (%s/s)\n", humanBytes(size), round(took), humanBytes(rate(size, took)))
 
 	res := encryptResult{Path: out, Size: info.PayloadOffset + info.PayloadSize, UUID: info.UUID,
 		PayloadOffset: info.PayloadOffset, Secret: secret, Range: o.rng, Inventory: "luks_key: " + secret}
@@ -162,10 +162,10 @@ func runImageEncrypt(e *env, args []string) error {
 	if o.rng != "" {
 		scope = "nodes " + o.rng
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s (%d bytes), LUKS2 %s, UUID %s\n", out, humanBytes(res.Size), res.Size, rawdisk.Cipher, info.UUID)
-	fmt.Fprintf(e.stdout, "key stored in bootsrv as secret %s for %s (not shown; trapctl secret show %s)\n", secret, scope, secret)
-	fmt.Fprintf(e.stdout, "inventory: %s\n", res.Inventory)
-	fmt.Fprintf(e.stdout, "push to trapped nodes: trapctl luks push RANGE %s\n", pushImageArg(o.name, secret))
+	printf(e.stdout, "wrote %s: %s (%d bytes), LUKS2 %s, UUID %s\n", out, humanBytes(res.Size), res.Size, rawdisk.Cipher, info.UUID)
+	printf(e.stdout, "key stored in bootsrv as secret %s for %s (not shown; trapctl secret show %s)\n", secret, scope, secret)
+	printf(e.stdout, "inventory: %s\n", res.Inventory)
+	printf(e.stdout, "push to trapped nodes: trapctl luks push RANGE %s\n", pushImageArg(o.name, secret))
 	return nil
 }
 

@@ -140,7 +140,7 @@ bootsrv's "tls certificate" log line.`,
 		if e.output == "json" {
 			return writeJSON(e.stdout, res)
 		}
-		_, err = fmt.Fprintf(e.stdout, "%s: %d bytes, sha256 %s, %d files, %d modules, %s\n",
+		_, err = printf(e.stdout, "%s: %d bytes, sha256 %s, %d files, %d modules, %s\n",
 			res.Path, res.Size, res.SHA256, len(res.Files), len(res.Modules), res.Duration.Round(100_000_000))
 		return err
 	},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -33,7 +32,7 @@ var modeSet = &command{
 		if modeSetOnce {
 			when = "next boot only"
 		}
-		_, err = fmt.Fprintf(e.stdout, "mode %s set on %d node(s) (%s)\n", mode, res.Count, when)
+		_, err = printf(e.stdout, "mode %s set on %d node(s) (%s)\n", mode, res.Count, when)
 		return err
 	},
 }

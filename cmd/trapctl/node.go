@@ -132,7 +132,7 @@ func printEdited(e *env, verb string, nodes []api.Node) error {
 	for i, n := range nodes {
 		names[i] = n.Name
 	}
-	_, err := fmt.Fprintf(e.stdout, "%s %d node(s): %s\n", verb, len(nodes), noderange.Compact(names))
+	_, err := printf(e.stdout, "%s %d node(s): %s\n", verb, len(nodes), noderange.Compact(names))
 	return err
 }
 

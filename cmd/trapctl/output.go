@@ -7,7 +7,29 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/termtext"
 )
+
+// Every human output goes through termtext (bootsrv's answers, node
+// events and names, errors echoing a server can carry terminal escapes);
+// JSON output (writeJSON) stays exact.
+
+// printf writes a formatted message with control characters escaped
+// (newlines kept).
+func printf(w io.Writer, format string, args ...any) (int, error) {
+	return io.WriteString(w, termtext.Text(fmt.Sprintf(format, args...)))
+}
+
+// printError prints "trapctl: ERR" (an error may echo bootsrv's words).
+func printError(w io.Writer, err error) {
+	printLine(w, "trapctl:", err)
+}
+
+// printLine is fmt.Fprintln through termtext.
+func printLine(w io.Writer, args ...any) (int, error) {
+	return io.WriteString(w, termtext.Text(fmt.Sprintln(args...)))
+}
 
 // table writes aligned columns; cells are tab separated.
 type table struct {
@@ -27,8 +49,9 @@ func (t *table) row(cells ...string) {
 		if c == "" {
 			cells[i] = "-"
 		}
-		// A tab or newline inside a value would break the columns.
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(cells[i])
+		// A tab or newline inside a value would break the columns, an
+		// escape sequence the terminal.
+		cells[i] = termtext.Line(cells[i])
 	}
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
@@ -69,11 +92,10 @@ func age(now, t time.Time) string {
 type attrRows struct{ rows [][3]string }
 
 func (a *attrRows) add(key, value, source string) {
-	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 	if value == "" {
 		value = "-"
 	}
-	a.rows = append(a.rows, [3]string{clean.Replace(key), clean.Replace(value), clean.Replace(source)})
+	a.rows = append(a.rows, [3]string{termtext.Line(key), termtext.Line(value), termtext.Line(source)})
 }
 
 func (a *attrRows) write(w io.Writer) error {

@@ -28,12 +28,12 @@ func pinnedCert(e *env, flag string) (*initrd.File, error) {
 	)
 	switch flag {
 	case "none":
-		fmt.Fprintln(e.stderr, "trapctl: no bootsrv certificate pinned (-bootsrv-cert none): nodes of this image cannot pull secrets; push them (trapctl luks push)")
+		printLine(e.stderr, "trapctl: no bootsrv certificate pinned (-bootsrv-cert none): nodes of this image cannot pull secrets; push them (trapctl luks push)")
 		return nil, nil
 	case "":
 		source = e.server + tlsCertPath
 		if pem, err = fetchCert(e); err != nil {
-			fmt.Fprintf(e.stderr, "trapctl: warning: no bootsrv certificate pinned: %v\n"+
+			printf(e.stderr, "trapctl: warning: no bootsrv certificate pinned: %v\n"+
 				"trapctl: warning: nodes of this image cannot pull secrets over TLS; push them (trapctl luks push), or rebuild with -bootsrv-cert FILE (bootsrv's STATE/tls/cert.pem)\n", err)
 			return nil, nil
 		}
@@ -47,7 +47,7 @@ func pinnedCert(e *env, flag string) (*initrd.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootsrv certificate from %s: %w", source, err)
 	}
-	fmt.Fprintf(e.stderr, "trapctl: pinning bootsrv certificate sha256 %s (from %s) at /%s\n", fp, source, initrd.BootsrvCertPath)
+	printf(e.stderr, "trapctl: pinning bootsrv certificate sha256 %s (from %s) at /%s\n", fp, source, initrd.BootsrvCertPath)
 	return &initrd.File{Path: initrd.BootsrvCertPath, Data: pem, Mode: 0o644}, nil
 }
 

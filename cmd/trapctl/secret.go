@@ -52,7 +52,7 @@ or --secrets-pull=false push them instead: trapctl secret push.`,
 		if err := json.Unmarshal(body, &res); err != nil {
 			return fmt.Errorf("PUT /api/v1/secrets/%s: answer: %w", name, err)
 		}
-		_, err = fmt.Fprintf(e.stdout, "secret %s stored for %d scope(s)\n", name, res.Count)
+		_, err = printf(e.stdout, "secret %s stored for %d scope(s)\n", name, res.Count)
 		return err
 	},
 }

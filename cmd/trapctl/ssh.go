@@ -262,7 +262,7 @@ func printGrouped(e *env, results []sshResult) {
 			head += " " + k.status
 		}
 		rule := strings.Repeat("-", len(head))
-		fmt.Fprintf(e.stdout, "%s\n%s\n%s\n", rule, head, rule)
+		printf(e.stdout, "%s\n%s\n%s\n", rule, head, rule)
 		if k.out != "" {
 			fmt.Fprint(e.stdout, k.out)
 			if !strings.HasSuffix(k.out, "\n") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -38,8 +37,8 @@ func writeSwarm(e *env, s api.ImageSwarm) error {
 	if sd.UploadLimit > 0 {
 		limit = "cap " + humanBytes(sd.UploadLimit) + "/s"
 	}
-	fmt.Fprintf(e.stdout, "image %s: %s, %d pieces of %s, infohash %s\n", s.Image, humanBytes(s.Size), s.Pieces, humanBytes(s.PieceLength), s.InfoHash)
-	fmt.Fprintf(e.stdout, "seeder %s (%s, %s): %d peers, uploaded %s (%s), web seed %s, %d completed\n",
+	printf(e.stdout, "image %s: %s, %d pieces of %s, infohash %s\n", s.Image, humanBytes(s.Size), s.Pieces, humanBytes(s.PieceLength), s.InfoHash)
+	printf(e.stdout, "seeder %s (%s, %s): %d peers, uploaded %s (%s), web seed %s, %d completed\n",
 		sd.Addr, state, limit, sd.Peers, humanBytes(sd.Uploaded), timesImage(sd.Uploaded, s.Size), humanBytes(sd.WebSeed), sd.Completed)
 	t := newTable(e.stdout, "NODE", "STATE", "PERCENT", "DOWN", "UP", "WEB", "PEERS", "TRACKER", "LAST-SEEN")
 	now := e.now()
@@ -88,6 +87,6 @@ func writeTorrent(e *env, name, path string) error {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("image %s: %w", name, err)
 	}
-	_, err = io.WriteString(e.stdout, "wrote "+path+"\n")
+	_, err = printf(e.stdout, "wrote %s\n", path)
 	return err
 }

@@ -64,6 +64,11 @@ func (Sys) WriteFile(path string, data []byte, mode uint32) error {
 	if err != nil {
 		return err
 	}
+	return fill(f, path, data, mode)
+}
+
+// fill writes data to the opened f, applies a non-zero mode and closes f.
+func fill(f *os.File, path string, data []byte, mode uint32) error {
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)

@@ -109,11 +109,16 @@ func (s *SysrootConfig) Run(ctx context.Context, env *plan.Env) error {
 		return err
 	}
 	root := s.Root + ramroot.NewRoot
+	t, err := ramroot.OpenTree(env, root) // confined: the image's symlinks cannot lead out
+	if err != nil {
+		return err
+	}
+	defer t.Close()
 	write := func(p, text string, mode uint32) error {
-		if err := env.Sys.MkdirAll(path.Dir(root + p)); err != nil {
+		if err := t.MkdirAll(path.Dir(p)); err != nil {
 			return fmt.Errorf("write %s%s: %w", ramroot.NewRoot, p, err)
 		}
-		if err := env.Sys.WriteFile(root+p, []byte(text), mode); err != nil {
+		if err := t.WriteFile(p, []byte(text), mode); err != nil {
 			return fmt.Errorf("write %s%s: %w", ramroot.NewRoot, p, err)
 		}
 		return nil

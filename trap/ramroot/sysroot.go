@@ -67,15 +67,20 @@ func (s *Sysroot) hostname() string {
 	return s.Node
 }
 
-// Run implements plan.Step.
+// Run implements plan.Step. Every write goes through a plan.Tree on
+// /sysroot: the image's own symlinks (absolute ones above all) cannot
+// take a write into the initramfs.
 func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
-	root := s.Root + NewRoot
-	h := host(env)
+	t, err := OpenTree(env, s.Root+NewRoot)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
 	write := func(p string, data []byte, mode uint32) error {
-		if err := env.Sys.MkdirAll(path.Dir(root + p)); err != nil {
-			return err
+		if err := t.MkdirAll(path.Dir(p)); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
 		}
-		if err := env.Sys.WriteFile(root+p, data, mode); err != nil {
+		if err := t.WriteFile(p, data, mode); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 		return nil
@@ -90,7 +95,7 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 	if err := write(NetworkEnv, []byte(envText), 0o644); err != nil {
 		return err
 	}
-	if s.Network != nil && h.Exists(root+"/etc/systemd") {
+	if s.Network != nil && t.Exists("/etc/systemd") {
 		if err := write(NetworkdFile, []byte(NetworkdText(s.Network)), 0o644); err != nil {
 			return err
 		}
@@ -113,21 +118,21 @@ func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 		if err != nil {
 			return fmt.Errorf("symlink: %w", err)
 		}
-		if err := link(env, h, root, l.Target, p); err != nil {
+		if err := link(t, l.Target, p); err != nil {
 			return err
 		}
 	}
 	for _, u := range s.Sysroot.Enable {
-		if err := EnableUnit(env, root, u); err != nil {
+		if err := enableUnit(t, u); err != nil {
 			return err
 		}
 	}
 	for _, u := range s.Sysroot.Disable {
-		if err := disableUnit(env, root, u); err != nil {
+		if err := disableUnit(t, u); err != nil {
 			return err
 		}
 	}
-	if err := h.Remove(root + "/.autorelabel"); err != nil {
+	if err := t.Remove("/.autorelabel"); err != nil {
 		return fmt.Errorf("remove /.autorelabel: %w", err)
 	}
 	reportPhase(env, manifest.PhaseSysroot, map[string]string{"step": s.Name()})
@@ -145,9 +150,17 @@ const WantsDir = "/etc/systemd/system/multi-user.target.wants/"
 // FindUnit returns the path of unit's file in the image at root (the path
 // inside the image, without root), or "" when no UnitDirs folder has it.
 func FindUnit(env *plan.Env, root, unit string) string {
-	h := host(env)
+	t, err := OpenTree(env, root)
+	if err != nil {
+		return ""
+	}
+	defer t.Close()
+	return findUnit(t, unit)
+}
+
+func findUnit(t plan.Tree, unit string) string {
 	for _, dir := range UnitDirs {
-		if h.Exists(root + dir + unit) {
+		if t.Exists(dir + unit) {
 			return dir + unit
 		}
 	}
@@ -160,17 +173,26 @@ func FindUnit(env *plan.Env, root, unit string) string {
 // (Debian's iscsid.service and multipathd.service: sysinit.target), or
 // in WantsDir when it names none or cannot be read. A bad name or a
 // missing unit file is an error; an existing link is replaced (re-running
-// is safe).
+// is safe). It writes through a plan.Tree (see Sysroot.Run).
 func EnableUnit(env *plan.Env, root, unit string) error {
+	t, err := OpenTree(env, root)
+	if err != nil {
+		return fmt.Errorf("enable %s: %w", unit, err)
+	}
+	defer t.Close()
+	return enableUnit(t, unit)
+}
+
+func enableUnit(t plan.Tree, unit string) error {
 	if !unitRE.MatchString(unit) {
 		return fmt.Errorf("enable %q: not a unit name", unit)
 	}
-	target := FindUnit(env, root, unit)
+	target := findUnit(t, unit)
 	if target == "" {
 		return fmt.Errorf("enable %s: no unit file in the image (looked in /etc, /usr/lib and /lib systemd/system)", unit)
 	}
-	for _, dir := range wantsDirs(env, root, target) {
-		if err := link(env, host(env), root, target, dir+unit); err != nil {
+	for _, dir := range wantsDirs(t, target) {
+		if err := link(t, target, dir+unit); err != nil {
 			return fmt.Errorf("enable %s: %w", unit, err)
 		}
 	}
@@ -179,16 +201,16 @@ func EnableUnit(env *plan.Env, root, unit string) error {
 
 // disableUnit removes unit's links from the .wants folders EnableUnit
 // would use, and from WantsDir; missing links are fine.
-func disableUnit(env *plan.Env, root, unit string) error {
+func disableUnit(t plan.Tree, unit string) error {
 	if !unitRE.MatchString(unit) {
 		return fmt.Errorf("disable %q: not a unit name", unit)
 	}
 	dirs := []string{WantsDir}
-	if target := FindUnit(env, root, unit); target != "" {
-		dirs = append(dirs, wantsDirs(env, root, target)...)
+	if target := findUnit(t, unit); target != "" {
+		dirs = append(dirs, wantsDirs(t, target)...)
 	}
 	for _, dir := range dirs {
-		if err := host(env).Remove(root + dir + unit); err != nil {
+		if err := t.Remove(dir + unit); err != nil {
 			return fmt.Errorf("disable %s: %w", unit, err)
 		}
 	}
@@ -196,9 +218,9 @@ func disableUnit(env *plan.Env, root, unit string) error {
 }
 
 // wantsDirs are the .wants folders of the targets named by WantedBy= in
-// the [Install] section of the unit file at root+file (WantsDir when none).
-func wantsDirs(env *plan.Env, root, file string) []string {
-	data, err := host(env).ReadFile(root + file)
+// the [Install] section of the unit file at file (WantsDir when none).
+func wantsDirs(t plan.Tree, file string) []string {
+	data, err := t.ReadFile(file)
 	if err != nil {
 		return []string{WantsDir}
 	}
@@ -253,15 +275,15 @@ func WantedBy(unitFile string) []string {
 
 var unitRE = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.(service|socket|timer|target|path|mount)$`)
 
-// link makes p (inside root) a symlink to target, replacing what was there.
-func link(env *plan.Env, h Host, root, target, p string) error {
-	if err := env.Sys.MkdirAll(path.Dir(root + p)); err != nil {
-		return err
-	}
-	if err := h.Remove(root + p); err != nil {
+// link makes p (inside the tree) a symlink to target, replacing what was there.
+func link(t plan.Tree, target, p string) error {
+	if err := t.MkdirAll(path.Dir(p)); err != nil {
 		return fmt.Errorf("symlink %s: %w", p, err)
 	}
-	if err := env.Sys.Symlink(target, root+p); err != nil {
+	if err := t.Remove(p); err != nil {
+		return fmt.Errorf("symlink %s: %w", p, err)
+	}
+	if err := t.Symlink(target, p); err != nil {
 		return fmt.Errorf("symlink %s -> %s: %w", p, target, err)
 	}
 	return nil

@@ -9,6 +9,13 @@
 // the "sftp" subsystem (pkg/sftp, in process). scp works both ways: modern
 // OpenSSH scp speaks SFTP, and legacy `scp -O` execs the `scp` binary
 // through the shell when one is on PATH (busybox has none).
+//
+// Connections are bounded like OpenSSH's sshd (limits.go): at most
+// MaxStartups unauthenticated connections, MaxStartupsPerSource from one
+// address (more are closed at once), LoginGrace to finish logging in,
+// keepalives that drop a vanished peer, and a timeout for a login with no
+// open session. "ssh login" is logged once the key's signature has been
+// verified, never on a client's question whether a key would be accepted.
 package sshd
 
 import (
@@ -47,6 +54,39 @@ type Config struct {
 	// HostKey is used instead of generating one (tests).
 	HostKey ed25519.PrivateKey
 	Log     *slog.Logger
+
+	// Limits (zero: the Default... constants in limits.go). MaxStartups
+	// bounds the connections not yet authenticated, MaxStartupsPerSource
+	// those from one address; more are closed at once. LoginGrace is the
+	// time from connect to a finished login. After login the server sends
+	// a keepalive every Keepalive and drops a peer that misses
+	// KeepaliveMax in a row; a connection with no open session for
+	// UnusedTimeout is closed.
+	MaxStartups          int
+	MaxStartupsPerSource int
+	LoginGrace           time.Duration
+	Keepalive            time.Duration
+	KeepaliveMax         int
+	UnusedTimeout        time.Duration
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxStartups, DefaultMaxStartups)
+	def(&c.MaxStartupsPerSource, DefaultMaxStartupsPerSource)
+	def(&c.KeepaliveMax, DefaultKeepaliveMax)
+	defDur(&c.LoginGrace, DefaultLoginGrace)
+	defDur(&c.Keepalive, DefaultKeepalive)
+	defDur(&c.UnusedTimeout, DefaultUnusedTimeout)
 }
 
 // Server is a running or ready SSH server.
@@ -61,6 +101,7 @@ type Server struct {
 	closed  bool
 	wg      sync.WaitGroup
 	sshConf *ssh.ServerConfig
+	pre     *startups
 }
 
 // New generates the host key and parses the authorized keys. Malformed
@@ -79,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.setDefaults()
 	key := cfg.HostKey
 	if key == nil {
 		var err error
@@ -91,7 +133,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host key signer: %w", err)
 	}
-	s := &Server{cfg: cfg, signer: signer, log: cfg.Log, conns: map[*ssh.ServerConn]struct{}{}}
+	s := &Server{cfg: cfg, signer: signer, log: cfg.Log, conns: map[*ssh.ServerConn]struct{}{},
+		pre: newStartups(cfg.MaxStartups, cfg.MaxStartupsPerSource)}
 	s.SetAuthorizedKeys(cfg.AuthorizedKeys)
 	s.sshConf = &ssh.ServerConfig{
 		PublicKeyCallback: s.checkKey,
@@ -133,8 +176,10 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 	if !ok {
 		return nil, fmt.Errorf("key %s not authorized", ssh.FingerprintSHA256(key))
 	}
-	s.log.Info("ssh login", "user", meta.User(), "remote", meta.RemoteAddr().String(), "key", ssh.FingerprintSHA256(key), "comment", comment)
-	return &ssh.Permissions{Extensions: map[string]string{"fp": ssh.FingerprintSHA256(key)}}, nil
+	// Not a login yet: the callback also answers a client asking whether
+	// a key would do (no signature). handleConn logs the login once the
+	// signature has been checked.
+	return &ssh.Permissions{Extensions: map[string]string{"fp": ssh.FingerprintSHA256(key), "comment": comment}}, nil
 }
 
 // HostKey returns the public host key.
@@ -206,6 +251,14 @@ func (s *Server) Serve() error {
 			return fmt.Errorf("ssh accept: %w", err)
 		}
 		delay = 0
+		if ok, n := s.pre.admit(c.RemoteAddr()); !ok {
+			if n > 0 {
+				s.log.Warn("ssh connections refused: too many unauthenticated", "count", n, "last", c.RemoteAddr().String(),
+					"max", s.cfg.MaxStartups, "per_source", s.cfg.MaxStartupsPerSource)
+			}
+			c.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -236,14 +289,17 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) handleConn(c net.Conn) {
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // handshake bound
+	_ = c.SetDeadline(time.Now().Add(s.cfg.LoginGrace)) // key exchange and authentication
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.sshConf)
+	s.pre.done(c.RemoteAddr())
 	if err != nil {
 		s.log.Info("ssh handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 		c.Close()
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
+	s.log.Info("ssh login", "user", sc.User(), "remote", sc.RemoteAddr().String(),
+		"key", sc.Permissions.Extensions["fp"], "comment", sc.Permissions.Extensions["comment"])
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -261,6 +317,11 @@ func (s *Server) handleConn(c net.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ssh.DiscardRequests(reqs)
+	stop := make(chan struct{})
+	defer close(stop)
+	go keepalive(sc, s.cfg.Keepalive, s.cfg.KeepaliveMax, stop)
+	idle := newUnused(sc, s.cfg.UnusedTimeout)
+	defer idle.stop()
 	var wg sync.WaitGroup
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
@@ -273,8 +334,10 @@ func (s *Server) handleConn(c net.Conn) {
 			continue
 		}
 		wg.Add(1)
+		idle.opened()
 		go func() {
 			defer wg.Done()
+			defer idle.closed()
 			(&session{srv: s, ch: ch, user: sc.User()}).serve(ctx, creqs)
 		}()
 	}

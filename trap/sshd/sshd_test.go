@@ -63,11 +63,14 @@ type fixture struct {
 	srv  *Server
 	port string
 	key  string // authorized private key path
+	line string // its authorized_keys line
 	dir  string // session working directory
 	tmp  string
 }
 
-func start(t *testing.T) *fixture {
+// start runs a server on 127.0.0.1 with an authorized key; edits adjust
+// its Config first.
+func start(t *testing.T, edits ...func(*Config)) *fixture {
 	t.Helper()
 	needSSH(t)
 	tmp := t.TempDir()
@@ -77,14 +80,18 @@ func start(t *testing.T) *fixture {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{
+	cfg := Config{
 		Addr:           "127.0.0.1:0",
 		AuthorizedKeys: []string{"# comment", "garbage line", other + "\n" + line},
 		Shell:          "/bin/sh",
 		Env:            []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + dir, "PS1=root@cn001_DisklessTrap:/root# "},
 		Dir:            dir,
 		Log:            quiet,
-	})
+	}
+	for _, e := range edits {
+		e(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
@@ -102,7 +109,7 @@ func start(t *testing.T) *fixture {
 		}
 	})
 	_, port, _ := strings.Cut(srv.Addr().String(), "127.0.0.1:")
-	return &fixture{srv: srv, port: port, key: key, dir: dir, tmp: tmp}
+	return &fixture{srv: srv, port: port, key: key, line: line, dir: dir, tmp: tmp}
 }
 
 func (f *fixture) sshArgs(key string, extra ...string) []string {
