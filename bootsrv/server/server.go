@@ -53,6 +53,9 @@ type Config struct {
 	TLSAddr     string
 	TLSCertFile string
 	TLSKeyFile  string
+	// OnReady, if set, is called once every listener is open, with a
+	// status line (cmd/bootsrv tells systemd READY=1).
+	OnReady func(status string)
 }
 
 // Server is a running bootsrv.
@@ -202,7 +205,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
 	}
-	handler := s.handler(api.New(apiCfg))
+	handler := s.requestLog(s.handler(api.New(apiCfg)))
 	httpSrv := &http.Server{
 		Addr:              s.cfg.HTTPAddr,
 		Handler:           handler,
@@ -242,7 +245,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Reserve:  s.reserve,
 			Reserved: func(ip netip.Addr) bool { return (*s.reserved.Load())[ip] },
 			Leases:   s.leases,
-			Log:      s.log.With("svc", "dhcp"),
+			Log:      slog.New(nodeNamer{s.log.Handler(), s}).With("svc", "dhcp"),
 		})
 		if err != nil {
 			ln.Close()
@@ -280,6 +283,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "dhcp", s.cfg.DHCPAddr, "tftp", s.cfg.TFTPAddr,
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
 		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
+	if s.cfg.OnReady != nil {
+		s.cfg.OnReady(fmt.Sprintf("serving %d nodes", len(s.Cluster().Nodes())))
+	}
 
 	<-ctx.Done()
 	shutCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)

@@ -2,25 +2,29 @@
 // scripts, kernels, initramfs, manifests, the admin API and node events).
 //
 //	bootsrv --config cluster.yaml --interface br0 --state /var/lib/disklesstrap --data /srv/disklesstrap
+//	bootsrv check --config cluster.yaml
 //
 // It also serves the same API over TLS (--tls-listen, default :8443) with a
 // self-signed certificate kept in STATE/tls, whose SHA-256 fingerprint it
 // logs at start; trap images pin that certificate (trapctl initrd build)
 // and pull their mode-iscsi secrets over it (--secrets-pull, default on).
 //
-// SIGHUP reloads the inventory; SIGINT/SIGTERM stop it.
+// SIGHUP reloads the inventory; SIGINT/SIGTERM stop it. Under systemd
+// (Type=notify) it reports readiness, reloads and shutdown over
+// $NOTIFY_SOCKET (package sdnotify).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/disklesstrap/disklesstrap/bootsrv/sdnotify"
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
 )
 
@@ -34,34 +38,39 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bootsrv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg server.Config
-	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file")
-	fs.StringVar(&cfg.Interface, "interface", "", "bind DHCP to this interface (default: all)")
-	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite)")
-	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
-	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
-	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)
-	fs.StringVar(&cfg.TFTPAddr, "tftp", ":69", `TFTP listen address ("off" to disable)`)
-	fs.StringVar(&cfg.TorrentListen, "torrent-listen", ":6881", `image seeder's BitTorrent peer-wire address ("off": no tracker, seeder or .torrent files)`)
-	fs.Int64Var(&cfg.SeedRate, "seed-rate", 0, "cap the seeder and web seed upload together, in bytes/s (0: no cap)")
-	fs.StringVar(&cfg.TLSAddr, "tls-listen", ":8443", `TLS listen address: the HTTP API again, plus secret pulls, with a certificate nodes pin ("" or "off": no TLS, no secret pulls)`)
-	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate (PEM) instead of bootsrv's self-signed one in STATE/tls (with --tls-key)")
-	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
-	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return runCheck(args[1:], stdout, stderr)
+		case "help":
+			printUsage(stdout, newServeFlags(&serveFlags{}))
+			return nil
+		}
+	}
+	var o serveFlags
+	fs := newServeFlags(&o)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs)
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return fmt.Errorf("unexpected arguments: %q (bootsrv --help lists the flags)", fs.Args())
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	cfg := o.cfg
+	cfg.Log = log
+	notify := sdnotify.FromEnv()
+	cfg.OnReady = func(status string) {
+		if err := notify.Ready(status); err != nil {
+			log.Warn("systemd notification", "err", err)
+		}
+	}
 
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -74,11 +83,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for {
 			select {
 			case <-ctx.Done():
+				notify.Stopping()
 				return
 			case <-hup:
+				notify.Reloading()
 				if err := srv.Reload(); err != nil {
-					cfg.Log.Error("SIGHUP", "err", err)
+					log.Error("SIGHUP", "err", err)
 				}
+				notify.Ready(fmt.Sprintf("serving %d nodes", len(srv.Cluster().Nodes())))
 			}
 		}
 	}()
