@@ -9,6 +9,6 @@ func init() {
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
-		initrdBuild,
+		initrdBuild, initrdPrebuild, inventoryCheck,
 	}
 }
