@@ -33,9 +33,9 @@ vet:
 
 # Unit tests, then the lab (QEMU) tests. DT_LAB_REQUIRED=1 turns a missing
 # lab prerequisite into a failure instead of a skip.
-test: lab-deps build
+test: lab-deps build deb
 	$(GO) vet ./...
-	DT_LAB_REQUIRED=1 $(GO) test -count=1 -timeout 25m ./...
+	DT_LAB_REQUIRED=1 DT_DEB=$$(ls -t out/disklesstrap_*_amd64.deb | head -1) $(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime 15s ./bootsrv/dhcpd
 
 unit:
