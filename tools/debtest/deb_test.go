@@ -114,6 +114,7 @@ func TestDebPackage(t *testing.T) {
 	}
 	t.Run("files", func(t *testing.T) { checkFiles(t, ctx, root) })
 	t.Run("systemd", func(t *testing.T) { checkUnit(t, ctx, root) })
+	t.Run("unprivileged", func(t *testing.T) { unprivileged(t, ctx, root) })
 	t.Run("initrd boots a lab node", func(t *testing.T) { bootNode(t, ctx, root) })
 }
 
@@ -233,6 +234,25 @@ func checkUnit(t *testing.T, ctx context.Context, root string) {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("bootsrv.service lacks %q", want)
 		}
+	}
+}
+
+// unprivileged runs the packaged bootsrv as the unit does, user
+// disklesstrap with CAP_NET_BIND_SERVICE alone (setpriv), in a network
+// namespace of its own: it binds DHCP (67), TFTP (69) and HTTP, and serves.
+func unprivileged(t *testing.T, ctx context.Context, root string) {
+	caps := "-all,+net_bind_service"
+	out, _ := chroot(ctx, root, "timeout -s TERM 4 unshare -n setpriv --reuid disklesstrap --regid disklesstrap --init-groups"+
+		" --inh-caps "+caps+" --ambient-caps "+caps+" --bounding-set "+caps+" --no-new-privs --"+
+		" bootsrv --config /etc/disklesstrap/cluster.yaml --state /var/lib/disklesstrap --data /var/lib/disklesstrap/data"+
+		" --torrent-listen off --log-format json 2>&1 || true")
+	for _, want := range []string{`"msg":"dhcp serving"`, `"msg":"tftp serving"`, `"msg":"bootsrv serving"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bootsrv as disklesstrap with CAP_NET_BIND_SERVICE: no %s\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `"level":"ERROR"`) || strings.Contains(out, "permission denied") {
+		t.Errorf("bootsrv unprivileged logged errors:\n%s", out)
 	}
 }
 
