@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Anything logging through slog's or the log package's default (a
+	// library, a nil Logger) lands in the same format.
+	slog.SetDefault(log)
 	cfg := o.cfg
 	cfg.Log = log
 	notify := sdnotify.FromEnv()
