@@ -3,6 +3,7 @@ package debtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +28,26 @@ func TestHostMirror(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHostMirror: any sources file content parses without panicking, and a
+// mirror found is one of the file's words.
+func FuzzHostMirror(f *testing.F) {
+	f.Add("Types: deb\nURIs: http://m.example/debian\nSuites: bookworm\n", false)
+	f.Add("deb [arch=amd64 signed-by=/x] http://m.example/debian bookworm main\n", true)
+	f.Add("deb [ bookworm\n", true)
+	f.Fuzz(func(t *testing.T, text string, oneLine bool) {
+		dir := t.TempDir()
+		name := filepath.Join(dir, "sources.list.d", "f.sources")
+		if oneLine {
+			name = filepath.Join(dir, "sources.list")
+		}
+		os.MkdirAll(filepath.Dir(name), 0o755)
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := hostMirror(dir, "bookworm"); got != "" && !strings.Contains(text, got) {
+			t.Errorf("mirror %q is not in the file", got)
+		}
+	})
 }
