@@ -29,7 +29,7 @@ func require(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, bin := range []string{"dpkg-deb", "lintian", "mmdebstrap", "systemd-analyze", "qemu-system-x86_64", "ssh", "ip"} {
+	for _, bin := range []string{"dpkg-deb", "lintian", "mmdebstrap", "systemd-analyze", "systemd-nspawn", "nsenter", "qemu-system-x86_64", "ssh", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}
@@ -115,11 +115,12 @@ func TestDebPackage(t *testing.T) {
 	t.Run("files", func(t *testing.T) { checkFiles(t, ctx, root) })
 	t.Run("systemd", func(t *testing.T) { checkUnit(t, ctx, root) })
 	t.Run("unprivileged", func(t *testing.T) { unprivileged(t, ctx, root) })
+	t.Run("under systemd", func(t *testing.T) { underSystemd(t, ctx, root) })
 	t.Run("initrd boots a lab node", func(t *testing.T) { bootNode(t, ctx, root) })
 }
 
 // newRoot makes a fresh Debian 12 root with mmdebstrap (variant apt, plus
-// systemd for systemd-analyze), from the host's mirror; downloads are
+// systemd and dbus for systemd-analyze and a systemd-nspawn boot), from the host's mirror; downloads are
 // kept in $DT_CACHE/mmdebstrap/archives.
 func newRoot(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -137,7 +138,7 @@ func newRoot(t *testing.T, ctx context.Context) string {
 	}
 	root := filepath.Join(t.TempDir(), "root")
 	t0 := time.Now()
-	run(t, ctx, "mmdebstrap", "--variant=apt", "--include=systemd",
+	run(t, ctx, "mmdebstrap", "--variant=apt", "--include=systemd,dbus",
 		"--skip=download/empty", "--skip=essential/unlink", "--skip=cleanup/apt/cache", "--skip=cleanup/apt/lists",
 		`--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
 		"--setup-hook=sync-in "+archives+" /var/cache/apt/archives/",
