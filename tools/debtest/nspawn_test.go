@@ -87,7 +87,7 @@ func underSystemd(t *testing.T, ctx context.Context, root string) {
 	for _, want := range []string{"Type=notify\n", "NRestarts=0\n", "StatusText=serving 0 nodes\n", "User=disklesstrap\n"} {
 		must("systemctl show -p StatusText -p User -p Type -p NRestarts bootsrv", want)
 	}
-	must("ps -o user=,comm= -C bootsrv", "disklesstrap bootsrv")
+	must("ps -o user:20=,comm= -C bootsrv", "disklesstrap")
 	must("grep -E '^(CapEff|CapAmb)' /proc/$(systemctl show -p MainPID --value bootsrv)/status", "CapEff:\t0000000000000400\nCapAmb:\t0000000000000400")
 	must("journalctl -u bootsrv -o cat --no-pager", `"msg":"bootsrv serving"`)
 
@@ -96,7 +96,10 @@ func underSystemd(t *testing.T, ctx context.Context, root string) {
 		"if systemctl reload bootsrv; then echo reloaded; else echo refused; fi; systemctl is-active bootsrv; journalctl -u bootsrv -o cat --no-pager | tail -5",
 		"refused\nactive\n")
 	must("journalctl -u bootsrv -o cat --no-pager", `/etc/disklesstrap/cluster.yaml:26: defaults.mode: unknown mode "fly"`)
-	must("cp /root/good.yaml /etc/disklesstrap/cluster.yaml && systemctl reload bootsrv && journalctl -u bootsrv -o cat --no-pager | tail -3",
+	// systemd's reload ends when kill -HUP has been sent; the log line follows.
+	must("cp /root/good.yaml /etc/disklesstrap/cluster.yaml && systemctl reload bootsrv && "+
+		"for i in $(seq 50); do journalctl -u bootsrv -o cat --no-pager | grep -q 'inventory reloaded' && break; sleep 0.2; done; "+
+		"journalctl -u bootsrv -o cat --no-pager | tail -3",
 		`"msg":"inventory reloaded"`)
 	must("systemctl stop bootsrv; systemctl is-active bootsrv || true", "inactive")
 	out, _ := c.exec(ctx, "journalctl -u bootsrv -o cat --no-pager")
