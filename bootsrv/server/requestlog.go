@@ -61,7 +61,7 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", rec.bytes), slog.String("remote", r.RemoteAddr),
 			slog.Duration("took", time.Since(start)))
-		s.log.LogAttrs(context.Background(), level, "http", attrs...)
+		s.log.LogAttrs(context.Background(), level, "http request", attrs...)
 	})
 }
 

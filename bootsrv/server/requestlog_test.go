@@ -75,7 +75,7 @@ func TestRequestLogFollowsNode(t *testing.T) {
 		if m["node"] == "cn001" {
 			node = append(node, m)
 		}
-		if m["msg"] == "http" {
+		if m["msg"] == "http request" {
 			id, _ := m["request"].(string)
 			if id == "" || ids[id] {
 				t.Errorf("http line without a unique request id: %v", m)
@@ -88,7 +88,7 @@ func TestRequestLogFollowsNode(t *testing.T) {
 	}
 	var paths []string
 	for _, m := range node {
-		if m["msg"] == "http" {
+		if m["msg"] == "http request" {
 			paths = append(paths, m["path"].(string))
 		}
 		if m["path"] == "/ipxe" && m["mac"] != "52:54:00:00:00:01" {

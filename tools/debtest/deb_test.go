@@ -25,6 +25,9 @@ const maxExposure = 2.0
 // require skips (or fails under DT_LAB_REQUIRED=1) without the tools.
 func require(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("boots QEMU and builds a Debian root: not with -short")
+	}
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
@@ -322,12 +325,12 @@ func followNode(t *testing.T, log, node string) {
 		if !strings.Contains(line, node) {
 			continue
 		}
-		step := fmt.Sprint(m["msg"])
+		step := strings.TrimSuffix(fmt.Sprint(m["msg"]), " request")
 		if p, ok := m["path"].(string); ok {
 			step += " " + p
 		}
 		story = append(story, step)
-		if m["msg"] == "http" && m["request"] == nil {
+		if m["msg"] == "http request" && m["request"] == nil {
 			t.Errorf("http line without request id: %s", line)
 		}
 	}
