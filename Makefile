@@ -9,7 +9,7 @@ export DT_CACHE := $(CACHE)
 
 CMDS := bootsrv trapctl trap lab
 
-.PHONY: all build test unit lab-test demo lab-deps bench fuzz vet clean
+.PHONY: all build test unit lab-test demo lab-deps bench fuzz vet clean deb
 
 all: build
 
@@ -17,6 +17,11 @@ build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags='-s -w' -o bin/ $(addprefix ./cmd/,$(CMDS))
 	@ls -l bin/trap | awk '{print "agent binary (bin/trap):", $$5, "bytes"}'
+
+# The Debian package for a head node: out/disklesstrap_VERSION_amd64.deb
+# (packaging/debian; README "Install on a head node").
+deb:
+	packaging/debian/build.sh out
 
 # Debian packages for the lab and the guest kernel (cached in .cache/, git-ignored).
 lab-deps:
@@ -28,9 +33,9 @@ vet:
 
 # Unit tests, then the lab (QEMU) tests. DT_LAB_REQUIRED=1 turns a missing
 # lab prerequisite into a failure instead of a skip.
-test: lab-deps build
+test: lab-deps build deb
 	$(GO) vet ./...
-	DT_LAB_REQUIRED=1 $(GO) test -count=1 -timeout 25m ./...
+	DT_LAB_REQUIRED=1 DT_DEB=$$(ls -t out/disklesstrap_*_amd64.deb | head -1) $(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime 15s ./bootsrv/dhcpd
 
 unit:

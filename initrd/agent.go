@@ -24,6 +24,12 @@ func agentBinary(ctx context.Context, cfg Config, dir string) (string, error) {
 		slog.Info("initrd: prebuilt agent", "path", cfg.Agent, "bytes", fi.Size())
 		return cfg.Agent, nil
 	}
+	if cfg.Agent == DefaultAgent {
+		if p, ok := prebuiltFile(cfg.Prebuilt, prebuiltAgent); ok {
+			slog.Info("initrd: prebuilt agent", "path", p)
+			return p, nil
+		}
+	}
 	out := filepath.Join(dir, "init")
 	if err := goBuild(ctx, cfg.ModuleDir, cfg.Agent, out); err != nil {
 		return "", fmt.Errorf("agent %s: %w", cfg.Agent, err)
@@ -40,6 +46,12 @@ func (s *fileSet) addHelpers(ctx context.Context, cfg Config, dir string) error 
 		name := path.Base(strings.TrimSuffix(pkg, "/"))
 		if name == "." || name == "/" || name == "" {
 			return fmt.Errorf("helper %q: no command name", pkg)
+		}
+		if p, ok := prebuiltFile(cfg.Prebuilt, name); ok {
+			if err := s.add("bin/"+name, p); err != nil {
+				return err
+			}
+			continue
 		}
 		out := filepath.Join(dir, "helper-"+name)
 		if err := goBuild(ctx, cfg.ModuleDir, pkg, out); err != nil {
@@ -58,6 +70,9 @@ func (s *fileSet) addHelpers(ctx context.Context, cfg Config, dir string) error 
 // goBuild compiles pkg for linux/amd64 with a reproducible, stripped,
 // static link: CGO off, -trimpath, no build id, no VCS stamp.
 func goBuild(ctx context.Context, moduleDir, pkg, out string) error {
+	if moduleDir == "" {
+		return fmt.Errorf("no prebuilt %s and no Go source tree to build it in (set -module-dir, or -prebuilt to a directory holding it)", pkg)
+	}
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags=-s -w -buildid=", "-o", out, pkg)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/u-root/u-root/pkg/cpio"
 )
 
 // The Go busybox of u-root commands is rebuilt by gobusybox with `go build
@@ -107,47 +105,10 @@ func storeBusybox(cfg Config, key, archive string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(archive)
-	if err != nil {
+	dst := filepath.Join(dir, "bb-"+key)
+	if err := extractBusybox(archive, dst); err != nil {
 		return err
 	}
-	defer f.Close()
-	rr := cpio.Newc.Reader(f)
-	for {
-		r, err := rr.ReadRecord()
-		if err == io.EOF {
-			return fmt.Errorf("archive %s has no bbin/bb", archive)
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", archive, err)
-		}
-		if cpio.Normalize(r.Name) != "bbin/bb" {
-			continue
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		tmp, err := os.CreateTemp(dir, ".bb-*")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		if _, err := io.Copy(tmp, io.NewSectionReader(r.ReaderAt, 0, int64(r.FileSize))); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Chmod(0o755); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, "bb-"+key)
-		if err := os.Rename(tmp.Name(), dst); err != nil {
-			return err
-		}
-		slog.Info("initrd: cached the Go busybox", "path", dst, "bytes", r.FileSize)
-		return nil
-	}
+	slog.Info("initrd: cached the Go busybox", "path", dst)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -84,8 +85,13 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 
-	bbKey := bbCacheKey(ctx, cfg)
-	bbCached := cachedBusybox(cfg, bbKey)
+	var bbKey, bbCached string
+	if bb, ok := prebuiltBusyboxFor(cfg.Prebuilt, cfg.UrootCommands); ok {
+		bbCached = bb
+	} else {
+		bbKey = bbCacheKey(ctx, cfg)
+		bbCached = cachedBusybox(cfg, bbKey)
+	}
 	if bbCached != "" {
 		slog.Info("initrd: Go busybox from cache", "path", bbCached)
 		if err := fs.addCachedBusybox(bbCached, cfg.UrootCommands); err != nil {
@@ -131,10 +137,18 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 // the base ramfs (/dev/console and friends), the Go busybox and the files
 // collected. The symlinks are added when the archive is normalized.
 func runMkuimage(cfg Config, fs *fileSet, tmp, out string) error {
+	env := []golang.Opt{golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("amd64"),
+		golang.WithWorkingDir(cfg.ModuleDir)}
+	if len(cfg.UrootCommands) > 0 {
+		goroot, err := goRoot()
+		if err != nil {
+			return err
+		}
+		env = append(env, golang.WithGOROOT(goroot))
+	}
 	mods := []uimage.Modifier{
 		uimage.WithTempDir(tmp),
-		uimage.WithEnv(golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("amd64"),
-			golang.WithWorkingDir(cfg.ModuleDir)),
+		uimage.WithEnv(env...),
 		uimage.WithBaseArchive(uimage.DefaultRamfs()),
 		uimage.WithSkipLDD(), // libraries were resolved by addHostBinaries
 		uimage.WithFiles(fs.specs()...),
@@ -159,4 +173,19 @@ func mkuimageLogger() *llog.Logger {
 			slog.Log(context.Background(), level, "initrd: mkuimage: "+strings.TrimSpace(fmt.Sprintf(format, args...)))
 		},
 	}
+}
+
+// goRoot is the Go toolchain's GOROOT. u-root's builder takes it from
+// runtime.GOROOT(), which is empty in a -trimpath binary (make build),
+// and would then run "bin/go": ask `go env` instead.
+func goRoot() (string, error) {
+	if r := os.Getenv("GOROOT"); r != "" {
+		return r, nil
+	}
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("building u-root commands needs the Go toolchain (go env GOROOT: %v); "+
+			"a head node uses the prebuilt ones in %s", err, DefaultPrebuiltDir)
+	}
+	return strings.TrimSpace(string(out)), nil
 }

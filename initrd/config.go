@@ -154,6 +154,9 @@ type Config struct {
 	CacheDir string
 	// NoCache builds the Go busybox afresh and caches nothing.
 	NoCache bool
+	// Prebuilt is a directory of prebuilt Go parts (see prebuilt.go);
+	// default DefaultPrebuiltDir when it exists and no go.mod is found.
+	Prebuilt string
 }
 
 // Result describes a built image.
@@ -204,10 +207,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ModuleDir == "" {
 		d, err := findModuleDir()
-		if err != nil {
-			return c, err
+		switch {
+		case err == nil:
+			c.ModuleDir = d
+		case c.Prebuilt != "":
+			// Everything Go comes prebuilt (or goBuild says what is missing).
+		case isDir(DefaultPrebuiltDir):
+			c.Prebuilt = DefaultPrebuiltDir
+		default:
+			return c, fmt.Errorf("%w (or install the disklesstrap package: it ships the Go parts prebuilt in %s)", err, DefaultPrebuiltDir)
 		}
-		c.ModuleDir = d
 	}
 	if len(c.Modules) > 0 {
 		if c.ModulesRoot == "" {
@@ -293,4 +302,9 @@ func onlyKernelVersion(root string) (string, error) {
 		return "", fmt.Errorf("initrd: %s holds %d kernel versions (%s): set KernelVersion", dir, len(vers), strings.Join(vers, " "))
 	}
 	return vers[0], nil
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -12,6 +12,8 @@ pkgs=(
   tgt lvm2 cryptsetup-bin                      # lab iSCSI target, test disk LVM and LUKS
   open-iscsi                                   # iscsid + iscsiadm copied into the iSCSI trap initramfs
   curl util-linux                              # admin-auth tests: curl as nobody via setpriv
+  socat                                        # make demo's console commands (socat - UNIX-CONNECT:...)
+  lintian mmdebstrap systemd systemd-container # make deb's checks: lintian, a Debian 12 root, systemd-analyze, nspawn
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench

@@ -230,9 +230,15 @@ func (s *Server) handleSlow(b []byte, ifIndex int) ([]byte, *net.UDPAddr, error)
 	return reply.ToBytes(), s.destination(&d), err
 }
 
+// debugDecision logs a decision: at Info for the lease a client is given
+// (ACK) and for NAKs, at Debug for the rest (DISCOVER/OFFER, ignored).
 func (s *Server) debugDecision(d *Decision, mac net.HardwareAddr) {
-	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		s.log.Debug("dhcp", "type", d.Request.Type.String(), "mac", mac.String(),
+	level := slog.LevelDebug
+	if d.Outcome == OutcomeAck || d.Outcome == OutcomeNak {
+		level = slog.LevelInfo
+	}
+	if s.log.Enabled(context.Background(), level) {
+		s.log.Log(context.Background(), level, "dhcp", "type", d.Request.Type.String(), "mac", mac.String(),
 			"outcome", d.Outcome.String(), "addr", d.Addr.String(), "file", d.Filename, "reason", d.Reason)
 	}
 }

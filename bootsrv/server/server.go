@@ -69,6 +69,9 @@ type Config struct {
 	// state's defaults); bootsrv prunes at start, every minute, and early
 	// under a flood of unknown MACs.
 	Prune state.PruneLimits
+	// OnReady, if set, is called once every listener is open, with a
+	// status line (cmd/bootsrv tells systemd READY=1).
+	OnReady func(status string)
 }
 
 // Server is a running bootsrv.
@@ -224,7 +227,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Limits != nil {
 		limits = *s.cfg.Limits
 	}
-	handler := limits.Handler(s.handler(api.New(apiCfg)))
+	handler := s.requestLog(limits.Handler(s.handler(api.New(apiCfg))))
 	httpSrv := &http.Server{
 		Addr:    s.cfg.HTTPAddr,
 		Handler: handler,
@@ -276,7 +279,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Reserve:  s.reserve,
 			Reserved: func(ip netip.Addr) bool { return (*s.reserved.Load())[ip] },
 			Leases:   s.leases,
-			Log:      s.log.With("svc", "dhcp"),
+			Log:      slog.New(nodeNamer{s.log.Handler(), s}).With("svc", "dhcp"),
 		})
 		if err != nil {
 			ln.Close()
@@ -344,6 +347,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("bootsrv serving", "http", s.cfg.HTTPAddr, "tls", s.cfg.TLSAddr, "admin_socket", s.cfg.AdminSocket, "dhcp", s.cfg.DHCPAddr, "tftp", strings.Join(tftpAddrs, ","),
 		"interface", s.cfg.Interface, "nodes", len(s.Cluster().Nodes()), "state", s.store.Path(),
 		"secrets_pull", s.cfg.SecretsPull && tlsSet != nil)
+	if s.cfg.OnReady != nil {
+		s.cfg.OnReady(fmt.Sprintf("serving %d nodes", len(s.Cluster().Nodes())))
+	}
 
 	<-ctx.Done()
 	shutCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)

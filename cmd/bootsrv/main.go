@@ -2,6 +2,7 @@
 // scripts, kernels, initramfs, manifests, the admin API and node events).
 //
 //	bootsrv --config cluster.yaml --interface br0 --state /var/lib/disklesstrap --data /srv/disklesstrap
+//	bootsrv check --config cluster.yaml
 //
 // It also serves the same API over TLS (--tls-listen, default :8443) with a
 // self-signed certificate kept in STATE/tls, whose SHA-256 fingerprint it
@@ -13,11 +14,14 @@
 // token (trapctl admin token create) over the TLS listener; see
 // docs/threat-model.md.
 //
-// SIGHUP reloads the inventory; SIGINT/SIGTERM stop it.
+// SIGHUP reloads the inventory; SIGINT/SIGTERM stop it. Under systemd
+// (Type=notify) it reports readiness, reloads and shutdown over
+// $NOTIFY_SOCKET (package sdnotify).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,10 +30,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/disklesstrap/disklesstrap/api"
+	"github.com/disklesstrap/disklesstrap/bootsrv/sdnotify"
 	"github.com/disklesstrap/disklesstrap/bootsrv/server"
-	"github.com/disklesstrap/disklesstrap/bootsrv/state"
-	"github.com/disklesstrap/disklesstrap/bootsrv/tftpd"
 )
 
 func main() {
@@ -42,40 +44,42 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bootsrv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg server.Config
-	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file")
-	fs.StringVar(&cfg.Interface, "interface", "", "bind the DHCP socket to this interface (default: all; direct requests are answered only on interfaces tied to a network, see docs/hardening.md)")
-	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite)")
-	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
-	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address (e.g. 198.18.0.1:8080 to keep the API off an uplink)")
-	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)
-	fs.StringVar(&cfg.TFTPAddr, "tftp", server.TFTPAuto, `TFTP listen addresses, comma-separated; "auto": each network's server address found on this host (else :69); "off" to disable`)
-	fs.IntVar(&cfg.TFTPMaxTransfers, "tftp-max-transfers", tftpd.DefaultMaxTransfers, "TFTP transfers at once, in all (more wait up to the timeout, then get a busy error)")
-	fs.IntVar(&cfg.TFTPMaxPerSource, "tftp-max-per-source", tftpd.DefaultMaxPerSource, "TFTP transfers at once from one source address")
-	fs.StringVar(&cfg.TorrentListen, "torrent-listen", ":6881", `image seeder's BitTorrent peer-wire address ("off": no tracker, seeder or .torrent files)`)
-	fs.Int64Var(&cfg.SeedRate, "seed-rate", 0, "cap the seeder and web seed upload together, in bytes/s (0: no cap)")
-	fs.StringVar(&cfg.TLSAddr, "tls-listen", ":8443", `TLS listen address: the HTTP API again, plus secret pulls, with a certificate nodes pin ("" or "off": no TLS, no secret pulls)`)
-	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate (PEM) instead of bootsrv's self-signed one in STATE/tls (with --tls-key)")
-	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key (PEM) for --tls-cert")
-	fs.BoolVar(&cfg.SecretsPull, "secrets-pull", true, "let mode-iscsi nodes pull their secrets over TLS (needs --tls-listen; false: push them with trapctl secret push)")
-	fs.StringVar(&cfg.AdminSocket, "admin-socket", api.DefaultAdminSocket, `Unix socket for admins on this host (root or bootsrv's own user; "off": none)`)
-	fs.Var(server.SizeFlag{N: &cfg.MaxImageSize}, "max-image-size", "largest image upload accepted, bytes with an optional K, M, G or T suffix (default 64G)")
-	fs.IntVar(&cfg.Prune.MaxDiscovered, "max-discovered", state.DefaultMaxDiscovered, "unknown MACs remembered (discovered, status and event rows), the most recently seen kept")
-	fs.IntVar(&cfg.Prune.EventsPerNode, "events-per-node", state.DefaultEventsPerNode, "events kept per node, the newest")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return runCheck(args[1:], stdout, stderr)
+		case "help":
+			printUsage(stdout, newServeFlags(&serveFlags{}))
+			return nil
+		}
+	}
+	var o serveFlags
+	fs := newServeFlags(&o)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs)
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return fmt.Errorf("unexpected arguments: %q (bootsrv --help lists the flags)", fs.Args())
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	// Anything logging through slog's or the log package's default (a
+	// library, a nil Logger) lands in the same format.
+	slog.SetDefault(log)
+	cfg := o.cfg
+	cfg.Log = log
+	notify := sdnotify.FromEnv()
+	cfg.OnReady = func(status string) {
+		if err := notify.Ready(status); err != nil {
+			log.Warn("systemd notification", "err", err)
+		}
+	}
 
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -88,11 +92,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for {
 			select {
 			case <-ctx.Done():
+				notify.Stopping()
 				return
 			case <-hup:
+				notify.Reloading()
 				if err := srv.Reload(); err != nil {
-					cfg.Log.Error("SIGHUP", "err", err)
+					log.Error("SIGHUP", "err", err)
 				}
+				notify.Ready(fmt.Sprintf("serving %d nodes", len(srv.Cluster().Nodes())))
 			}
 		}
 	}()

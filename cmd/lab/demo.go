@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -115,6 +114,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st, err := c.Trapctl(ctx, "status"); err == nil {
 		fmt.Fprintf(stdout, "$ trapctl status\n%s\n", st)
 	}
+	var trapped []labcluster.Node
 	for _, n := range demoNodes {
 		if n.Mode == "ramroot" {
 			fmt.Fprintf(stdout, "  %s runs the test OS (mode ramroot); its console:\n    socat - UNIX-CONNECT:%s\n", n.Name, c.Nodes[n.Name].SocketPath)
@@ -123,7 +123,14 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := c.WaitSSH(ctx, n.Name, time.Minute); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "  ssh into %s (in the trap):\n    %s\n", n.Name, strings.Join(c.SSHArgs(n.Name, c.Key), " "))
+		trapped = append(trapped, n)
+	}
+	kh, err := pinHostKeys(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, n := range trapped {
+		fmt.Fprintf(stdout, "  ssh into %s (in the trap):\n    %s\n", n.Name, pinnedSSH(c, n.Name, kh))
 	}
 	fmt.Fprintf(stdout, "\n  trapctl as the cluster's admin (root on bootsrv's admin socket; no token needed):\n"+
 		"    export TRAPCTL_SERVER=unix://%s\n    %s status\n    %s audit\n", c.AdminSocket, ctl, ctl)

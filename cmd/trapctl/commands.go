@@ -9,7 +9,7 @@ func init() {
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
-		initrdBuild,
+		initrdBuild, initrdPrebuild, inventoryCheck,
 		adminTokenCreate, adminTokenList, adminTokenRevoke, adminWhoami, auditCmd,
 	}
 }

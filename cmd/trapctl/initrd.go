@@ -79,6 +79,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.StringVar(&o.cfg.TempDir, "tmp", "", "temporary directory")
 		fs.StringVar(&o.cfg.CacheDir, "cache", "", "Go busybox cache directory")
 		fs.BoolVar(&o.cfg.NoCache, "no-cache", false, "build the Go busybox afresh, cache nothing")
+		fs.StringVar(&o.cfg.Prebuilt, "prebuilt", "", "directory of prebuilt agent, helpers and Go busybox (trapctl initrd prebuild; default "+initrd.DefaultPrebuiltDir+" when not in a source tree)")
 		fs.BoolVar(&o.noDefaults, "no-defaults", false, "do not include the default u-root commands, host binaries and kernel modules")
 		fs.Var(listFlag{&o.uroot}, "uroot", "u-root command package (repeatable, comma separated)")
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")

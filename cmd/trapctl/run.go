@@ -95,12 +95,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	global := newFlagSet("trapctl", e)
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return nil
+		}
 		return usageFail(stderr, nil, err)
 	}
 	words := global.Args()
-	if len(words) == 0 || words[0] == "help" || words[0] == "-h" {
-		printUsage(stdout)
-		return nil
+	if len(words) == 0 || words[0] == "help" {
+		return printHelp(stdout, e, words)
 	}
 	cmd, rest := findCommand(words)
 	if cmd == nil {

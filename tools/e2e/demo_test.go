@@ -33,8 +33,8 @@ func TestDemo(t *testing.T) {
 	}
 	for _, re := range []string{`(?m)^lab: cn001 trapped after \d+s$`, `(?m)^lab: cn002 trapped after \d+s$`,
 		`(?m)^lab: cn003 booted its OS image \(ramroot`, `3 nodes are up`,
-		`(?m)^  ssh into cn001 \(in the trap\):\n    ip netns exec \S+ ssh .*root@198\.18\.0\.11$`,
-		`(?m)^  ssh into cn002 \(in the trap\):\n    ip netns exec \S+ ssh .*root@198\.18\.0\.12$`,
+		`(?m)^  ssh into cn001 \(in the trap\):\n    ip netns exec \S+ ssh .*-o UserKnownHostsFile=\S+/known_hosts -o StrictHostKeyChecking=yes root@198\.18\.0\.11$`,
+		`(?m)^  ssh into cn002 \(in the trap\):\n    ip netns exec \S+ ssh .*-o UserKnownHostsFile=\S+/known_hosts -o StrictHostKeyChecking=yes root@198\.18\.0\.12$`,
 		`(?m)^\s*cn001\s+trap\s`, `(?m)^\s*cn003\s+ramroot\s.*os-booted`,
 		`(?m)^    export TRAPCTL_SERVER=unix:///\S+/run/admin\.sock$`, `(?m)^    \S+ admin token create alice --out alice\.json$`} {
 		if !regexp.MustCompile(re).MatchString(text) {
