@@ -27,6 +27,7 @@
 //	GET    /images/{name}             the image file (Range requests; the torrent web seed)
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
+//	GET    /api/v1/images/{name}/litefile  []api.LiteFile: the statelite rules of the image
 //	GET    /announce                  the private BitTorrent tracker (known nodes and bootsrv only)
 //	PUT    /api/v1/secrets/{name}     store a secret (loopback only; secrets.go)
 //	GET    /api/v1/secrets/{name}     show a secret (loopback only)
@@ -170,6 +171,7 @@ func (a *API) routes() {
 	h("DELETE /api/v1/images/{name}", a.deleteImage)
 	h("GET /images/{name}", a.imageFile)
 	h("GET /api/v1/images/{name}/swarm", a.imageSwarm)
+	h("GET /api/v1/images/{name}/litefile", a.liteFiles)
 	h("PUT /api/v1/secrets/{name}", a.putSecret)
 	h("GET /api/v1/secrets/{name}", a.showSecret)
 	h("GET /api/v1/secrets/{node}/{name}", a.pullSecret)
