@@ -21,8 +21,10 @@ type Sysroot struct {
 	Sysroot ramroot.Sysroot
 }
 
-func (s *Sysroot) Name() string   { return s.Sysroot.Name() }
-func (s *Sysroot) String() string { return s.Sysroot.String() + " (links followed inside " + ramroot.NewRoot + ")" }
+func (s *Sysroot) Name() string { return s.Sysroot.Name() }
+func (s *Sysroot) String() string {
+	return s.Sysroot.String() + " (links followed inside " + ramroot.NewRoot + ")"
+}
 
 func (s *Sysroot) Run(ctx context.Context, env *plan.Env) error {
 	e := *env
@@ -54,7 +56,7 @@ func (r *rootedSys) Symlink(oldname, newname string) error {
 	return r.Sys.Symlink(oldname, r.in(newname, false))
 }
 func (r *rootedSys) ReadFile(p string) ([]byte, error) { return r.host.ReadFile(r.in(p, true)) }
-func (r *rootedSys) Exists(p string) bool             { return r.host.Exists(r.in(p, false)) }
+func (r *rootedSys) Exists(p string) bool              { return r.host.Exists(r.in(p, false)) }
 func (r *rootedSys) Remove(p string) error             { return r.host.Remove(r.in(p, false)) }
 func (r *rootedSys) Unpack(ctx context.Context, archive, format, dir string) error {
 	return r.host.Unpack(ctx, archive, format, r.in(dir, true))
