@@ -66,7 +66,7 @@ func (s *Files) String() string {
 
 func (s *Files) describe(r manifest.LiteFile) string {
 	rel := strings.Trim(r.Path, "/")
-	if _, err := os.Stat(s.Root + ramroot.LowerDir); err != nil {
+	if !s.sourcesMounted() {
 		var cands []string
 		for i, src := range s.Sources {
 			cands = append(cands, fmt.Sprintf("%s (%s)", src, MntDir(i)))
@@ -91,6 +91,29 @@ func (s *Files) describe(r manifest.LiteFile) string {
 		return def.label
 	}
 	return "nowhere (created empty)"
+}
+
+// sourcesMounted reports whether the root and every litetree source are mounted (read
+// from the agent's own /proc/self/mountinfo).
+func (s *Files) sourcesMounted() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	mi, err := ramroot.ParseMountinfo(b)
+	if err != nil {
+		return false
+	}
+	have := map[string]bool{}
+	for _, m := range mi {
+		have[m.MountPoint] = true
+	}
+	for i := range s.Sources {
+		if !have[s.Root+ramroot.NewRoot+MntDir(i)] {
+			return false
+		}
+	}
+	return have[s.Root+ramroot.LowerDir]
 }
 
 // origin is one place a path's content can come from.
