@@ -46,16 +46,16 @@ func (a *API) stateliteFields(m *manifest.Manifest, n *inventory.Node) {
 		m.Problems = append(m.Problems, fmt.Sprintf("mode statelite: node %s: %v", n.Name, err))
 		return
 	}
-	m.Statelite = s
-	if s.Root != "" {
-		return
-	}
-	if img, problem := a.registryImage(n, manifest.ModeStatelite); problem != "" {
-		m.Problems = append(m.Problems, problem+" (or set nfsroot=ADDR:/EXPORT to mount the image root over NFS)")
-	} else {
+	if s.Root == "" {
+		img, problem := a.registryImage(n, manifest.ModeStatelite)
+		if problem != "" {
+			m.Problems = append(m.Problems, problem+" (or set nfsroot=ADDR:/EXPORT to mount the image root over NFS)")
+			return
+		}
 		img.URL = m.Server + "/images/" + img.Name
 		m.Image = img
 	}
+	m.Statelite = s
 }
 
 // registryImage is the manifest image of the registry record named by
