@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
-	"github.com/disklesstrap/disklesstrap/trap/hostsys"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/ramroot"
 )
@@ -68,31 +67,9 @@ func MountNFS(ctx context.Context, env *plan.Env, dial Dialer, export, target st
 	return nil
 }
 
-// host is env.Sys's ramroot.Host side (reads), or the real host.
-func host(env *plan.Env) ramroot.Host {
-	if h, ok := env.Sys.(ramroot.Host); ok {
-		return h
-	}
-	return hostsys.Sys{}
-}
+func host(env *plan.Env) ramroot.Host { return ramroot.HostOf(env) }
 
-// mounted reports whether target is a mount point.
-func mounted(env *plan.Env, target string) (bool, error) {
-	b, err := host(env).ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false, fmt.Errorf("read mountinfo: %w", err)
-	}
-	mi, err := ramroot.ParseMountinfo(b)
-	if err != nil {
-		return false, err
-	}
-	for _, m := range mi {
-		if m.MountPoint == target {
-			return true, nil
-		}
-	}
-	return false, nil
-}
+func mounted(env *plan.Env, target string) (bool, error) { return ramroot.Mounted(env, target) }
 
 // Root is the "statelite root" step: the image root read-only at
 // /run/dt/lower, from the fetched squashfs (losetup -r) or the NFS export.
