@@ -50,6 +50,10 @@ func (a *API) stateliteFields(m *manifest.Manifest, n *inventory.Node) {
 			m.Problems = append(m.Problems, problem+" (or set nfsroot=ADDR:/EXPORT to mount the image root over NFS)")
 			return
 		}
+		if problems := a.registryFolderProblems(n, img); len(problems) > 0 {
+			m.Problems = append(m.Problems, problems...)
+			return
+		}
 		img.URL = m.Server + "/images/" + img.Name
 		m.Image = img
 	}

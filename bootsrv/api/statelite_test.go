@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	dtapi "github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/imagepack"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/statelite"
 )
@@ -91,4 +95,56 @@ func fmtLite(s *manifest.Statelite) string {
 		files = append(files, "{"+f.Path+" "+f.Option+"}")
 	}
 	return "[" + strings.Join(files, " ") + "] [" + strings.Join(s.Tree, " ") + "] " + s.Store + ` root="` + s.Root + `"`
+}
+
+// TestStateliteFolderRule: a rule without the trailing / where the
+// registry image has a folder (directly, or under /.default after
+// trapctl image lite) is a manifest problem naming the rule's line.
+func TestStateliteFolderRule(t *testing.T) {
+	e := newEnv(t)
+	root := t.TempDir()
+	for _, d := range []string{"etc/ssh", ".default/var/log", "sbin"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "etc/motd"), []byte("m"), 0o644)
+	// A prepared path: an absolute link that dangles outside the image,
+	// which go-diskfs cannot pack; mksquashfs (squashfs-tools, make
+	// lab-deps) can.
+	tool := "go-diskfs"
+	if _, err := exec.LookPath("mksquashfs"); err == nil {
+		tool = "mksquashfs"
+		os.MkdirAll(filepath.Join(root, "var"), 0o755)
+		os.Symlink("/.statelite/tmpfs/var/log", filepath.Join(root, "var/log"))
+	} else {
+		os.MkdirAll(filepath.Join(root, "var/log"), 0o755)
+	}
+	out := filepath.Join(t.TempDir(), "os.squashfs")
+	info, err := imagepack.Pack(context.Background(), root, out, imagepack.Options{Name: "os", Tool: tool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := os.ReadFile(info.Path)
+	e.mustDo("PUT", putPath("os", "squashfs", info.SHA256), string(img), 201, nil)
+	data, _ := os.ReadFile(e.invPath)
+	rules := "litefile:\n  - path: /etc/ssh\n  - path: /etc/motd\n  - path: /var/log\n"
+	os.WriteFile(e.invPath, append(data, rules...), 0o644)
+	c, err := inventory.Load(e.invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cluster.Store(c)
+	e.mustDo("PATCH", "/api/v1/nodes/cn002", map[string]any{"fields": map[string]any{"mode": "statelite", "image": "os"}}, 200, nil)
+	m, err := manifest.Decode([]byte(e.mustDo("GET", "/manifest/cn002", nil, 200, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(m.Problems, "\n")
+	for _, want := range []string{"litefile /etc/ssh: image os has a folder there: write the rule as /etc/ssh/", "litefile /var/log: image os has a folder there"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems:\n%s\nwant %q", got, want)
+		}
+	}
+	if strings.Contains(got, "/etc/motd") || m.Statelite != nil {
+		t.Errorf("problems %q, statelite %+v", got, m.Statelite)
+	}
 }

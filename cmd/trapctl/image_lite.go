@@ -18,12 +18,12 @@ var imageLite = &command{
 		"for every path P the original moves to /.default/P and /P -> /.statelite/tmpfs/P -> /.default/P. Repeatable;\n" +
 		"paths no longer in the rules are put back. A rule that does not match the image (a folder written without\n" +
 		"the trailing /) is refused with its file:line and DIR is left as it was. DIR may be the folder an NFS root\n" +
-		"exports (nfsroot attribute); --pack then packs DIR and uploads it as image NAME (replacing it), for nodes\n" +
-		"that boot the registry image. Rules also apply to an unprepared image: the agent makes the links at boot.",
+		"exports (nfsroot attribute); --pack then packs DIR (mksquashfs) and uploads it as image NAME (replacing\n" +
+		"it), for nodes that boot the registry image. Rules also apply to an unprepared image: the agent makes the links at boot.",
 	minArgs: 2, maxArgs: 2,
 	flags: func(fs *flag.FlagSet) {
 		imageLitePack = false
-		fs.BoolVar(&imageLitePack, "pack", false, "pack DIR and upload it as image NAME afterwards (squashfs, replaces the image)")
+		fs.BoolVar(&imageLitePack, "pack", false, "pack DIR with mksquashfs and upload it as image NAME afterwards (replaces the image)")
 	},
 	run: func(e *env, args []string) error {
 		name, dir := args[0], args[1]
@@ -51,7 +51,9 @@ var imageLite = &command{
 		if !imageLitePack {
 			return nil
 		}
-		imagePackOpts = imagePackFlags{name: name, format: imagepack.FormatSquashfs, tool: "go", replace: true}
+		// mksquashfs: the links point into /.statelite, which does not exist
+		// here, and go-diskfs cannot pack a dangling link.
+		imagePackOpts = imagePackFlags{name: name, format: imagepack.FormatSquashfs, tool: "mksquashfs", replace: true}
 		return runImagePack(e, []string{dir})
 	},
 }
