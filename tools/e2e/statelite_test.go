@@ -243,7 +243,7 @@ func osRun(ctx context.Context, t *testing.T, n *lab.Node, tag, script string) s
 	tag = strings.ToUpper(tag)
 	// The typed line must not contain the markers: split them with "".
 	n.SendConsole(fmt.Sprintf("echo \"BEG\"\"IN-%s\"; %s; echo \"EN\"\"D-%s\"\n", tag, script, tag))
-	if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`(?m)^END-`+regexp.QuoteMeta(tag)), time.Minute); err != nil {
+	if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`END-`+regexp.QuoteMeta(tag)), time.Minute); err != nil {
 		t.Fatalf("%s: %v", tag, err)
 	}
 	text := lab.CleanConsole(n.ConsoleText()[off:])
