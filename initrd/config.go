@@ -49,6 +49,13 @@ var ISCSIModules = []string{
 	"dm_crypt", "xts", "ecb",
 }
 
+// StateliteModules are mode statelite's kernel modules (trapctl initrd
+// build --statelite), on top of DefaultModules: the kernel NFS client,
+// which the agent mounts with mount(2) and NFSv4 text options (no
+// mount.nfs); modules.dep brings sunrpc, lockd, grace, fscache, netfs and
+// dns_resolver.
+var StateliteModules = []string{"nfsv4"}
+
 // ISCSIHostBinaries are the host programs the iscsi steps run, on top of
 // DefaultHostBinaries: open-iscsi's iscsid and iscsiadm, lvm and blockdev.
 // (dm-multipath, LUKS and the partition maps are the agent's own Go.)

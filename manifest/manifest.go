@@ -129,6 +129,11 @@ type Manifest struct {
 	// ISCSI is mode iscsi's storage (see iscsi.go); Zram, Overlays,
 	// Sysroot and Init apply to it as to mode ramroot.
 	ISCSI *ISCSI `json:"iscsi,omitempty"`
+
+	// Statelite is mode statelite's description (see statelite.go);
+	// Image (unless Statelite.Root is set), Sysroot and Init apply to it
+	// as to mode ramroot.
+	Statelite *Statelite `json:"statelite,omitempty"`
 }
 
 // Network is the boot interface's layer-3 configuration.

@@ -14,6 +14,7 @@ pkgs=(
   curl util-linux                              # admin-auth tests: curl as nobody via setpriv
   socat                                        # make demo's console commands (socat - UNIX-CONNECT:...)
   lintian mmdebstrap systemd systemd-container # make deb's checks: lintian, a Debian 12 root, systemd-analyze, nspawn
+  nfs-ganesha nfs-ganesha-vfs                  # statelite lab's NFSv4 server (started by the test in the namespace)
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench

@@ -27,6 +27,7 @@
 //	GET    /images/{name}             the image file (Range requests; the torrent web seed)
 //	GET    /images/{name}.torrent     the image's .torrent (with --torrent-listen; see swarm.go)
 //	GET    /api/v1/images/{name}/swarm  api.ImageSwarm: seeder and nodes in the swarm
+//	GET    /api/v1/images/{name}/litefile  []api.LiteFile: the statelite rules of the image
 //	GET    /announce                  the private BitTorrent tracker (nodes with their announce key, and bootsrv; announce.go)
 //	PUT    /api/v1/secrets/{name}     store a secret (secrets.go)
 //	GET    /api/v1/secrets/{name}     show a secret
@@ -227,6 +228,7 @@ func (a *API) routes() {
 	admin("GET /api/v1/images/{name}", a.getImage)
 	admin("DELETE /api/v1/images/{name}", a.deleteImage)
 	admin("GET /api/v1/images/{name}/swarm", a.imageSwarm)
+	admin("GET /api/v1/images/{name}/litefile", a.liteFiles)
 	admin("PUT /api/v1/secrets/{name}", a.putSecret)
 	admin("GET /api/v1/secrets/{name}", a.showSecret)
 	admin("GET /api/v1/tls/cert", a.tlsCert)

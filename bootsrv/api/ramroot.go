@@ -1,10 +1,6 @@
 package api
 
 import (
-	"errors"
-	"fmt"
-
-	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
@@ -39,34 +35,13 @@ func (a *API) ramrootFields(m *manifest.Manifest, n *inventory.Node) {
 	if init := inventory.Val(at.Init); init != "" {
 		m.Init = init
 	}
-	name := inventory.Val(at.Image)
-	if name == "" {
-		m.Problems = append(m.Problems, fmt.Sprintf(
-			"mode ramroot: no image: node %s's image attribute is not set (trapctl node set %s image=NAME; trapctl image list)", n.Name, n.Name))
+	img, problem := a.registryImage(n, manifest.ModeRAMRoot)
+	if problem != "" {
+		m.Problems = append(m.Problems, problem)
 		return
 	}
-	if a.cfg.Images == nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: image %s of node %s: bootsrv's image registry is unavailable (%v)", name, n.Name, a.imagesErr))
-		return
-	}
-	rec, err := a.cfg.Images.Get(name)
-	switch {
-	case errors.Is(err, images.ErrNotFound):
-		m.Problems = append(m.Problems, fmt.Sprintf(
-			"mode ramroot: image %s of node %s is not in bootsrv's image registry (trapctl image list; trapctl image pack DIR --name %s)", name, n.Name, name))
-		return
-	case err != nil:
-		a.log.Warn("image record", "node", n.Name, "image", name, "err", err)
-		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: node %s: %v", n.Name, err))
-		return
-	}
-	m.Image = &manifest.Image{
-		Name:   rec.Name,
-		URL:    m.Server + "/images/" + rec.Name,
-		SHA256: rec.SHA256,
-		Size:   rec.Size,
-		Format: rec.Format,
-	}
+	img.URL = m.Server + "/images/" + img.Name
+	m.Image = img
 	if inventory.Val(at.Transport) == manifest.TransportTorrent {
 		a.torrentTransport(m, n.Name)
 	}

@@ -54,6 +54,12 @@ type Attrs struct {
 	DiscoveryCHAPSecret       *string `yaml:"discovery_chap_secret" check:"secretname"`
 	DiscoveryMutualCHAPUser   *string `yaml:"discovery_mutual_chap_user" check:"chapuser"`
 	DiscoveryMutualCHAPSecret *string `yaml:"discovery_mutual_chap_secret" check:"secretname"`
+
+	// Statelite (mode statelite, see statelite.go): the node's persistent
+	// store and, instead of the registry image, an NFS export of the image
+	// root. The litefile and litetree rules are top-level sections.
+	Statelite *string `yaml:"statelite" check:"export"`
+	NFSRoot   *string `yaml:"nfsroot" check:"export"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -77,6 +83,7 @@ var checks = map[string]func(string) error{
 	"vgname":         checkVGName,
 	"secretname":     checkSecretName,
 	"chapuser":       checkCHAPUser,
+	"export":         checkExport,
 }
 
 func checkTransport(s string) error {

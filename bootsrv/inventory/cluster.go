@@ -56,6 +56,9 @@ type Node struct {
 	Interfaces []Interface
 	Attrs      Attrs
 	Blame      map[string]api.Source // attribute key -> where its value came from
+	// Lite is the node's resolved statelite rules (statelite.go); nil
+	// when no litefile or litetree rule applies to the node.
+	Lite *NodeLite
 }
 
 // BootInterface returns the interface flagged boot: true, else the first
@@ -91,6 +94,7 @@ func (n *Node) API(withBlame bool) api.Node {
 			out.Blame[k] = v
 		}
 	}
+	n.Lite.api(&out, withBlame)
 	return out
 }
 
@@ -125,6 +129,7 @@ type Cluster struct {
 	networks []*Network
 	groups   []*Group
 	defaults Attrs
+	lite     liteDoc // litefile and litetree rules (statelite.go)
 }
 
 // Load reads and parses an inventory file.

@@ -20,6 +20,7 @@ type rawDoc struct {
 	defaults attrSet
 	groups   []*rawGroup
 	entries  []*rawEntry
+	lite     liteDoc // litefile and litetree sections (statelite.go)
 }
 
 type rawNetwork struct {
@@ -100,7 +101,7 @@ func (d *decoder) document(root *yaml.Node) *rawDoc {
 	if root == nil || root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		return doc
 	}
-	m, _, _ := d.mapping(root, "", knownKeys("networks", "defaults", "groups", "nodes"))
+	m, _, _ := d.mapping(root, "", knownKeys("networks", "defaults", "groups", "nodes", "litefile", "litetree"))
 	if v, ok := m["networks"]; ok {
 		items, _ := d.seq(v.val, "networks", true)
 		for i, it := range items {
@@ -121,6 +122,7 @@ func (d *decoder) document(root *yaml.Node) *rawDoc {
 			}
 		}
 	}
+	d.liteSections(m, &doc.lite)
 	if v, ok := m["nodes"]; ok {
 		items, _ := d.seq(v.val, "nodes", true)
 		for i, it := range items {

@@ -52,6 +52,7 @@ func (r *resolver) resolve() *Cluster {
 		return nil
 	}
 	r.nodes(c)
+	r.statelite(c)
 	slices.SortFunc(c.nodes, func(a, b *Node) int {
 		if noderange.Less(a.Name, b.Name) {
 			return -1

@@ -8,7 +8,7 @@ func init() {
 		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
-		imagePack, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
+		imagePack, imageLite, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
 		initrdBuild, initrdPrebuild, inventoryCheck,
 		adminTokenCreate, adminTokenList, adminTokenRevoke, adminWhoami, auditCmd,
 	}

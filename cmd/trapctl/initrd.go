@@ -51,6 +51,7 @@ type initrdFlags struct {
 	noDefaults  bool
 	torrent     bool
 	iscsi       bool
+	statelite   bool
 	bootsrvCert string
 }
 
@@ -86,6 +87,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
 		fs.BoolVar(&o.iscsi, "iscsi", false, "include mode iscsi's tools and modules: iscsid, iscsiadm, lvm, blockdev, iscsi_tcp, dm-multipath, dm-crypt")
+		fs.BoolVar(&o.statelite, "statelite", false, "include mode statelite's kernel NFS client (nfsv4 and its dependencies)")
 		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
 		fs.StringVar(&o.bootsrvCert, "bootsrv-cert", "", `bootsrv's TLS certificate (PEM) to pin (default: fetch it from bootsrv; "none": pin nothing)`)
 	},
@@ -119,6 +121,9 @@ bootsrv's "tls certificate" log line.`,
 		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra
+		}
+		if o.statelite {
+			cfg.Modules = append(cfg.Modules, initrd.StateliteModules...)
 		}
 		if o.iscsi {
 			cfg.HostBinaries = append(cfg.HostBinaries, initrd.ISCSIHostBinaries...)

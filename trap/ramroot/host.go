@@ -100,6 +100,14 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
+// HostOf is env.Sys's Host side, or the real host (hostsys.Sys) when
+// env.Sys does not implement Host.
+func HostOf(env *plan.Env) Host { return host(env) }
+
+// Mounted reports whether target is a mount point, reading
+// /proc/self/mountinfo through the Host seam.
+func Mounted(env *plan.Env, target string) (bool, error) { return mounted(env, target) }
+
 // mounted reports whether target is a mount point, reading
 // /proc/self/mountinfo through the Host seam.
 func mounted(env *plan.Env, target string) (bool, error) {
