@@ -129,6 +129,10 @@ type Manifest struct {
 	// ISCSI is mode iscsi's storage (see iscsi.go); Zram, Overlays,
 	// Sysroot and Init apply to it as to mode ramroot.
 	ISCSI *ISCSI `json:"iscsi,omitempty"`
+
+	// Install is mode install's disk, scripts and bootloader (see
+	// install.go); Image and Sysroot apply to it as to mode ramroot.
+	Install *Install `json:"install,omitempty"`
 }
 
 // Network is the boot interface's layer-3 configuration.

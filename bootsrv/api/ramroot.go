@@ -39,35 +39,45 @@ func (a *API) ramrootFields(m *manifest.Manifest, n *inventory.Node) {
 	if init := inventory.Val(at.Init); init != "" {
 		m.Init = init
 	}
-	name := inventory.Val(at.Image)
-	if name == "" {
-		m.Problems = append(m.Problems, fmt.Sprintf(
-			"mode ramroot: no image: node %s's image attribute is not set (trapctl node set %s image=NAME; trapctl image list)", n.Name, n.Name))
+	if m.Image = a.registryImage(m, n, manifest.ModeRAMRoot); m.Image == nil {
 		return
 	}
+	if inventory.Val(at.Transport) == manifest.TransportTorrent {
+		a.torrentTransport(m, n.Name)
+	}
+}
+
+// registryImage is the registry's record of node n's image attribute as a
+// manifest image (URL base/images/NAME, SHA256, Size, Format), read from
+// disk now. What is missing is stated in m.Problems for mode and nil
+// returned.
+func (a *API) registryImage(m *manifest.Manifest, n *inventory.Node, mode manifest.Mode) *manifest.Image {
+	name := inventory.Val(n.Attrs.Image)
+	if name == "" {
+		m.Problems = append(m.Problems, fmt.Sprintf(
+			"mode %s: no image: node %s's image attribute is not set (trapctl node set %s image=NAME; trapctl image list)", mode, n.Name, n.Name))
+		return nil
+	}
 	if a.cfg.Images == nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: image %s of node %s: bootsrv's image registry is unavailable (%v)", name, n.Name, a.imagesErr))
-		return
+		m.Problems = append(m.Problems, fmt.Sprintf("mode %s: image %s of node %s: bootsrv's image registry is unavailable (%v)", mode, name, n.Name, a.imagesErr))
+		return nil
 	}
 	rec, err := a.cfg.Images.Get(name)
 	switch {
 	case errors.Is(err, images.ErrNotFound):
 		m.Problems = append(m.Problems, fmt.Sprintf(
-			"mode ramroot: image %s of node %s is not in bootsrv's image registry (trapctl image list; trapctl image pack DIR --name %s)", name, n.Name, name))
-		return
+			"mode %s: image %s of node %s is not in bootsrv's image registry (trapctl image list; trapctl image pack DIR --name %s)", mode, name, n.Name, name))
+		return nil
 	case err != nil:
 		a.log.Warn("image record", "node", n.Name, "image", name, "err", err)
-		m.Problems = append(m.Problems, fmt.Sprintf("mode ramroot: node %s: %v", n.Name, err))
-		return
+		m.Problems = append(m.Problems, fmt.Sprintf("mode %s: node %s: %v", mode, n.Name, err))
+		return nil
 	}
-	m.Image = &manifest.Image{
+	return &manifest.Image{
 		Name:   rec.Name,
 		URL:    m.Server + "/images/" + rec.Name,
 		SHA256: rec.SHA256,
 		Size:   rec.Size,
 		Format: rec.Format,
-	}
-	if inventory.Val(at.Transport) == manifest.TransportTorrent {
-		a.torrentTransport(m, n.Name)
 	}
 }

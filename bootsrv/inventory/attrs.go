@@ -53,6 +53,15 @@ type Attrs struct {
 	DiscoveryCHAPSecret       *string `yaml:"discovery_chap_secret" check:"secretname"`
 	DiscoveryMutualCHAPUser   *string `yaml:"discovery_mutual_chap_user" check:"chapuser"`
 	DiscoveryMutualCHAPSecret *string `yaml:"discovery_mutual_chap_secret" check:"secretname"`
+
+	// Diskful install (mode install, see installchecks.go): scripts inline
+	// or "file:NAME" under DATA/scripts, the disk by a stable selector.
+	Partscript     *string `yaml:"partscript" check:"script"`
+	Postscript     *string `yaml:"postscript" check:"script"`
+	InstallDisk    *string `yaml:"install_disk" check:"disk"`
+	InstallWipe    *string `yaml:"install_wipe" check:"yesno"`
+	Bootloader     *string `yaml:"bootloader" check:"bootloader"`
+	InstallCmdline *string `yaml:"install_cmdline" check:"line"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -75,6 +84,10 @@ var checks = map[string]func(string) error{
 	"vgname":         checkVGName,
 	"secretname":     checkSecretName,
 	"chapuser":       checkCHAPUser,
+	// mode install
+	"script":     checkScript,
+	"disk":       checkDisk,
+	"bootloader": checkBootloader,
 }
 
 func checkTransport(s string) error {
