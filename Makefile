@@ -18,10 +18,12 @@ build:
 	$(GO) build -trimpath -ldflags='-s -w' -o bin/ $(addprefix ./cmd/,$(CMDS))
 	@ls -l bin/trap | awk '{print "agent binary (bin/trap):", $$5, "bytes"}'
 
-# Debian packages for the lab and the guest kernel (cached in .cache/, git-ignored).
+# Debian packages for the lab, the guest kernel and grub for the installable
+# disk OS (cached in .cache/, git-ignored).
 lab-deps:
 	tools/lab-deps.sh
 	tools/kernel/fetch.sh $(CACHE)/kernel
+	tools/grub/fetch.sh $(CACHE)/grub
 
 vet:
 	$(GO) vet ./...

@@ -51,6 +51,7 @@ type initrdFlags struct {
 	noDefaults  bool
 	torrent     bool
 	iscsi       bool
+	install     bool
 	bootsrvCert string
 }
 
@@ -84,6 +85,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
+		fs.BoolVar(&o.install, "install", false, "include mode install's tools and modules: sgdisk, mkfs.vfat, mkfs.ext4, wipefs, blkid, virtio_blk, ahci, nvme, vfat")
 		fs.BoolVar(&o.iscsi, "iscsi", false, "include mode iscsi's tools and modules: iscsid, iscsiadm, lvm, blockdev, iscsi_tcp, dm-multipath, dm-crypt")
 		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
 		fs.StringVar(&o.bootsrvCert, "bootsrv-cert", "", `bootsrv's TLS certificate (PEM) to pin (default: fetch it from bootsrv; "none": pin nothing)`)
@@ -118,6 +120,10 @@ bootsrv's "tls certificate" log line.`,
 		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra
+		}
+		if o.install {
+			cfg.HostBinaries = append(cfg.HostBinaries, initrd.InstallHostBinaries...)
+			cfg.Modules = append(cfg.Modules, initrd.InstallModules...)
 		}
 		if o.iscsi {
 			cfg.HostBinaries = append(cfg.HostBinaries, initrd.ISCSIHostBinaries...)

@@ -148,4 +148,3 @@ func LastLines(s string, n int) string {
 
 // ensure hostsys.Sys stays a Host.
 var _ Host = hostsys.Sys{}
-
