@@ -132,7 +132,7 @@ func (s *Bootloader) writeConfig(ctx context.Context, env *plan.Env, root string
 	if len(kernels) == 0 {
 		return fmt.Errorf("no /boot/vmlinuz-* in the image: a diskful image needs its kernel (or set bootloader: none)")
 	}
-	sort.Strings(kernels)
+	sort.Slice(kernels, func(i, j int) bool { return versionLess(kernels[i], kernels[j]) })
 	kver := kernels[len(kernels)-1]
 	initrd := ""
 	if have["initrd.img-"+kver] {
@@ -209,4 +209,36 @@ func bind(env *plan.Env, root string) (func() error, error) {
 		done = append(done, target)
 	}
 	return undo, nil
+}
+
+// versionLess compares kernel versions with their numbers as numbers
+// ("6.1.0-9" < "6.1.0-57").
+func versionLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		switch {
+		case da > 0 && db > 0:
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+		case a[0] != b[0]:
+			return a[0] < b[0]
+		default:
+			a, b = a[1:], b[1:]
+		}
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

@@ -138,7 +138,9 @@ func (s *Partition) defaultLayout(ctx context.Context, env *plan.Env, name, dev 
 	if err := env.Sys.MkdirAll(root + ESPMount); err != nil {
 		return err
 	}
-	if err := env.Sys.Mount(esp, root+ESPMount, "vfat", unix.MS_NOATIME, "umask=0077"); err != nil {
+	// quiet: the image copy's `cp -a` may chmod/chown the ESP's root,
+	// which FAT cannot store.
+	if err := env.Sys.Mount(esp, root+ESPMount, "vfat", unix.MS_NOATIME, "umask=0077,quiet"); err != nil {
 		return err
 	}
 	return nil
