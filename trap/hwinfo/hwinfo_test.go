@@ -75,3 +75,12 @@ func TestSignatures(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSignatures: any first blocks of a disk are read without a panic.
+func FuzzSignatures(f *testing.F) {
+	f.Add(make([]byte, 4096))
+	f.Add([]byte("XFSB"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		Signatures(b)
+	})
+}
