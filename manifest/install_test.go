@@ -45,7 +45,7 @@ func TestParseDiskSelector(t *testing.T) {
 
 func TestScriptFile(t *testing.T) {
 	for _, tt := range []struct {
-		in, name string
+		in, name  string
 		file, bad bool
 	}{
 		{"echo hi", "", false, false},
