@@ -192,10 +192,17 @@ func checkInstalled(ctx context.Context, t *testing.T, c *labcluster.Cluster, n 
 	if m := regexp.MustCompile(`install disk /dev/vda: [^\n]*`).FindString(con); m != "" {
 		t.Logf("%s: %s", name, m)
 	}
+	// The OS's console shell starts after its boot messages: type until it
+	// answers.
 	o := n.ConsoleOffset()
-	n.SendConsole("echo CMDLINE $(cat /proc/cmdline); echo ROOT $(grep ' / ' /proc/mounts); echo DONE-CHECK\n")
-	if _, err := n.WaitConsoleFrom(ctx, o, regexp.MustCompile(`(?m)^DONE-CHECK`), time.Minute); err != nil {
-		t.Errorf("%s: %v", name, err)
+	answered := false
+	for i := 0; i < 12 && !answered; i++ {
+		n.SendConsole("echo CMDLINE $(cat /proc/cmdline); echo ROOT $(grep ' / ' /proc/mounts); echo DONE-CHECK\n")
+		_, err := n.WaitConsoleFrom(ctx, o, regexp.MustCompile(`(?m)^DONE-CHECK`), 5*time.Second)
+		answered = err == nil
+	}
+	if !answered {
+		t.Errorf("%s: the OS's console shell did not answer:\n%s", name, n.ConsoleTail(30))
 		return
 	}
 	out := lab.CleanConsole(n.ConsoleText()[o:])
