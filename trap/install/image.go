@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/ramroot"
@@ -69,19 +67,8 @@ func (s *Unpack) copySquashfs(ctx context.Context, env *plan.Env, img, root stri
 	if ok, err := isMounted(env, lower); err != nil {
 		return err
 	} else if !ok {
-		if err := env.Sys.MkdirAll(lower); err != nil {
+		if err := ramroot.MountSquashfs(ctx, env, s.Image.Name, img, lower); err != nil {
 			return err
-		}
-		out, err := env.Run.Run(ctx, "losetup", "-f", "--show", "-r", img)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", s.Image.Name, err)
-		}
-		loop := strings.TrimSpace(string(out))
-		if !strings.HasPrefix(loop, "/dev/") {
-			return fmt.Errorf("image %s: losetup printed %q, want /dev/loopN", s.Image.Name, loop)
-		}
-		if err := env.Sys.Mount(loop, lower, "squashfs", unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("image %s: %w", s.Image.Name, err)
 		}
 	}
 	if _, err := env.Run.Run(ctx, "cp", "-a", lower+"/.", root+"/"); err != nil {
