@@ -94,7 +94,7 @@ func TestInstall(t *testing.T) {
 	if err := labcluster.BuildDiskOS(ctx, osDir); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := c.Trapctl(ctx, "image", "pack", osDir, "--name", "diskos"); err != nil {
+	if out, err := c.Trapctl(ctx, "image", "pack", osDir, "--name", "diskos", "--tool", "mksquashfs"); err != nil {
 		t.Fatal(err)
 	} else {
 		t.Logf("trapctl image pack: %s", strings.TrimSpace(out))
