@@ -178,8 +178,14 @@ func TestInstall(t *testing.T) {
 // local, and that the OS's kernel and root came from the disk.
 func checkInstalled(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node, off int) {
 	name := n.Name
-	if _, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`DT-OS-BOOTED `+name), 8*time.Minute); err != nil {
+	// The OS marker, or a failed step (the node then waits in the trap).
+	m, err := n.WaitConsoleFrom(ctx, off, regexp.MustCompile(`DT-OS-BOOTED `+name+`|DisklessTrap: (step \d+ \(.*\) failed: .*)`), 8*time.Minute)
+	if err != nil {
 		t.Errorf("%s: %v", name, err)
+		return
+	}
+	if m[1] != "" {
+		t.Errorf("%s: %s\n%s", name, m[1], n.ConsoleTail(20))
 		return
 	}
 	t.Logf("TIMING %s (%s): power-on to the OS booted from its disk %.1fs", name, n.Spec.Firmware, n.Elapsed().Seconds())
