@@ -366,7 +366,11 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 		// The hardware report bootsrv keeps for `trapctl node inventory`.
 		hw := hwinfo.Collect(a.cfg.Root)
 		inv, _ := json.Marshal(hw)
-		a.report(manifest.PhaseInventory, fmt.Sprintf("%d disk(s), %d NIC(s), firmware %s", len(hw.Disks), len(hw.NICs), hw.Firmware),
+		fw := hw.Firmware
+		if fw == "" {
+			fw = "unknown"
+		}
+		a.report(manifest.PhaseInventory, fmt.Sprintf("%d disk(s), %d NIC(s), firmware %s", len(hw.Disks), len(hw.NICs), fw),
 			map[string]string{"inventory": string(inv)})
 	}
 	a.log.Info("manifest", "node", m.Node, "mode", m.Mode, "keys", len(m.SSHKeys))
