@@ -1,7 +1,9 @@
 package hostsys
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,4 +23,19 @@ func (Sys) ReadDir(path string) ([]string, error) {
 func (Sys) Reboot() error {
 	unix.Sync()
 	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+}
+
+// CountTree walks dir without following symlinks and returns how many
+// entries it holds; the first unreadable directory or entry is the error
+// (a damaged image shows here instead of as files missing after a copy).
+func (Sys) CountTree(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
 }

@@ -143,6 +143,11 @@ func (f *fake) ReadDir(p string) ([]string, error) {
 	return names, nil
 }
 
+func (f *fake) CountTree(dir string) (int, error) {
+	f.record("count %s", dir)
+	return 913, nil
+}
+
 func (f *fake) Reboot() error {
 	f.record("reboot")
 	f.mu.Lock()

@@ -20,6 +20,9 @@ import (
 type Host interface {
 	ramroot.Host
 	ReadDir(path string) ([]string, error)
+	// CountTree counts the entries under dir, failing on the first one
+	// it cannot read.
+	CountTree(dir string) (int, error)
 	Reboot() error
 }
 

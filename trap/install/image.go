@@ -71,6 +71,13 @@ func (s *Unpack) copySquashfs(ctx context.Context, env *plan.Env, img, root stri
 			return err
 		}
 	}
+	// cp -a skips a directory it cannot read without failing: read the
+	// whole image first.
+	n, err := host(env).CountTree(lower)
+	if err != nil {
+		return fmt.Errorf("image %s is damaged: %w", s.Image.Name, err)
+	}
+	env.Logger().Info("copying the image onto the disk", "image", s.Image.Name, "entries", n)
 	if _, err := env.Run.Run(ctx, "cp", "-a", lower+"/.", root+"/"); err != nil {
 		return fmt.Errorf("image %s onto %s: %w", s.Image.Name, NewRoot, err)
 	}
