@@ -23,10 +23,12 @@ build:
 deb:
 	packaging/debian/build.sh out
 
-# Debian packages for the lab and the guest kernel (cached in .cache/, git-ignored).
+# Debian packages for the lab, the guest kernel and grub for the installable
+# disk OS (cached in .cache/, git-ignored).
 lab-deps:
 	tools/lab-deps.sh
 	tools/kernel/fetch.sh $(CACHE)/kernel
+	tools/grub/fetch.sh $(CACHE)/grub
 
 vet:
 	$(GO) vet ./...

@@ -150,3 +150,11 @@ const (
 type Error struct {
 	Error string `json:"error"`
 }
+
+// NodeInventory is a node's latest hardware report (GET
+// /api/v1/nodes/{name}/inventory; `trapctl node inventory`).
+type NodeInventory struct {
+	Node     string            `json:"node"`
+	Time     time.Time         `json:"time"`
+	Hardware manifest.Hardware `json:"hardware"`
+}

@@ -118,3 +118,10 @@ func (c *Client) IPXEScript(ctx context.Context, mac, platform string) (string, 
 	err := c.do(ctx, http.MethodGet, "/ipxe", q, nil, &b)
 	return string(b), err
 }
+
+// NodeInventory returns a node's latest hardware report (GET
+// /api/v1/nodes/{name}/inventory).
+func (c *Client) NodeInventory(ctx context.Context, name string) (api.NodeInventory, error) {
+	var out api.NodeInventory
+	return out, c.do(ctx, http.MethodGet, "/api/v1/nodes/"+url.PathEscape(name)+"/inventory", nil, nil, &out)
+}

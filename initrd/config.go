@@ -61,6 +61,16 @@ var StateliteModules = []string{"nfsv4"}
 // (dm-multipath, LUKS and the partition maps are the agent's own Go.)
 var ISCSIHostBinaries = []string{"/usr/sbin/iscsid", "/usr/sbin/iscsiadm", "/usr/sbin/lvm", "/usr/sbin/blockdev"}
 
+// InstallModules are the kernel modules of mode install (trapctl initrd
+// build --install), on top of DefaultModules: disk drivers (virtio-blk,
+// AHCI, SCSI disks, NVMe) and the ESP's vfat with its code pages.
+var InstallModules = []string{"virtio_blk", "ahci", "sd_mod", "nvme", "vfat", "nls_cp437", "nls_ascii", "nls_utf8"}
+
+// InstallHostBinaries are the host programs the install steps run, on top
+// of DefaultHostBinaries: gdisk's sgdisk (default layout, --zap-all),
+// mkfs.vfat and mkfs.ext4, util-linux wipefs and blkid (fstab UUIDs).
+var InstallHostBinaries = []string{"/sbin/sgdisk", "/sbin/mkfs.vfat", "/sbin/mkfs.ext4", "/sbin/wipefs", "/sbin/blkid"}
+
 // DefaultBusyboxApplets get a /bin symlink to busybox when busybox is among
 // the host binaries and (when it can be asked) implements them.
 var DefaultBusyboxApplets = []string{

@@ -134,6 +134,10 @@ type Manifest struct {
 	// Image (unless Statelite.Root is set), Sysroot and Init apply to it
 	// as to mode ramroot.
 	Statelite *Statelite `json:"statelite,omitempty"`
+
+	// Install is mode install's disk, scripts and bootloader (see
+	// install.go); Image and Sysroot apply to it as to mode ramroot.
+	Install *Install `json:"install,omitempty"`
 }
 
 // Network is the boot interface's layer-3 configuration.

@@ -13,6 +13,7 @@
 //	GET    /api/v1/events?node=N&limit=K
 //	GET    /api/v1/nodes?range=R&blame=1
 //	GET    /api/v1/nodes/{name}?blame=1
+//	GET    /api/v1/nodes/{name}/inventory  api.NodeInventory: latest hardware report
 //	POST   /api/v1/nodes              api.NodeEdit: add a node or range
 //	PATCH  /api/v1/nodes/{range}      api.NodeEdit.Fields: set attributes
 //	DELETE /api/v1/nodes/{range}
@@ -217,6 +218,7 @@ func (a *API) routes() {
 	admin("GET /api/v1/events", a.getEvents)
 	admin("GET /api/v1/nodes", a.listNodes)
 	admin("GET /api/v1/nodes/{name}", a.getNode)
+	admin("GET /api/v1/nodes/{name}/inventory", a.nodeInventory) // install.go
 	admin("POST /api/v1/nodes", a.addNodes)
 	admin("PATCH /api/v1/nodes/{range}", a.setNodes)
 	admin("DELETE /api/v1/nodes/{range}", a.deleteNodes)

@@ -80,6 +80,9 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if err := a.installDone(evs); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

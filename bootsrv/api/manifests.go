@@ -105,6 +105,7 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 	a.ramrootFields(m, n)
 	a.iscsiFields(m, n)
 	a.stateliteFields(m, n)
+	a.installFields(m, n)
 	a.secretServerField(r, c, n, m)
 	boot := n.BootInterface()
 	if boot != nil {

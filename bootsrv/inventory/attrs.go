@@ -60,6 +60,15 @@ type Attrs struct {
 	// root. The litefile and litetree rules are top-level sections.
 	Statelite *string `yaml:"statelite" check:"export"`
 	NFSRoot   *string `yaml:"nfsroot" check:"export"`
+
+	// Diskful install (mode install, see installchecks.go): scripts inline
+	// or "file:NAME" under DATA/scripts, the disk by a stable selector.
+	Partscript     *string `yaml:"partscript" check:"script"`
+	Postscript     *string `yaml:"postscript" check:"script"`
+	InstallDisk    *string `yaml:"install_disk" check:"disk"`
+	InstallWipe    *string `yaml:"install_wipe" check:"yesno"`
+	Bootloader     *string `yaml:"bootloader" check:"bootloader"`
+	InstallCmdline *string `yaml:"install_cmdline" check:"line"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -84,6 +93,10 @@ var checks = map[string]func(string) error{
 	"secretname":     checkSecretName,
 	"chapuser":       checkCHAPUser,
 	"export":         checkExport,
+	// mode install
+	"script":     checkScript,
+	"disk":       checkDisk,
+	"bootloader": checkBootloader,
 }
 
 func checkTransport(s string) error {

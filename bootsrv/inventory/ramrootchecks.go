@@ -3,32 +3,17 @@ package inventory
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
+
+	"github.com/disklesstrap/disklesstrap/manifest"
 )
 
 // checkSize accepts a zram size as the agent reads it: a positive number
 // of bytes, or with a K/M/G/T suffix (powers of 1024, optional "B"/"iB"),
 // e.g. "512M", "2G", "1GiB".
 func checkSize(s string) error {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	u = strings.TrimSuffix(u, "IB")
-	u = strings.TrimSuffix(u, "B")
-	shift := 0
-	if n := len(u); n > 0 {
-		if i := strings.IndexByte("KMGT", u[n-1]); i >= 0 {
-			shift = 10 * (i + 1)
-			u = u[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(u, 10, 64)
-	if err != nil || n <= 0 || u[0] == '+' {
-		return fmt.Errorf("size %q: want a positive number of bytes or a K/M/G/T suffix, e.g. 2G", s)
-	}
-	if n > (1<<62)>>shift {
-		return fmt.Errorf("size %q: too large", s)
-	}
-	return nil
+	_, err := manifest.ParseSize(s)
+	return err
 }
 
 // checkWord accepts a kernel name such as a zram compression algorithm:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/disklesstrap/disklesstrap/manifest"
+	"github.com/disklesstrap/disklesstrap/trap/install"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/ramroot"
 )
@@ -15,5 +16,9 @@ func registerModes() {
 		plan.Default.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
 			return mk(m), nil
 		})
+	}
+	plan.Default.RegisterMode(manifest.ModeInstall, install.Plan)
+	for name, c := range install.Commands() {
+		plan.Default.RegisterCommand(name, c)
 	}
 }

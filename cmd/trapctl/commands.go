@@ -5,7 +5,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete,
+		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete, nodeInventory,
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageLite, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,

@@ -52,6 +52,7 @@ type initrdFlags struct {
 	torrent     bool
 	iscsi       bool
 	statelite   bool
+	install     bool
 	bootsrvCert string
 }
 
@@ -86,6 +87,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.Var(listFlag{&o.hostBins}, "bin", "host binary to copy with its libraries (repeatable)")
 		fs.Var(listFlag{&o.modules}, "module", "kernel module to include with dependencies (repeatable)")
 		fs.Var(mapFlag{o.extra}, "file", "extra file ARCHIVE_PATH=HOST_PATH (repeatable)")
+		fs.BoolVar(&o.install, "install", false, "include mode install's tools and modules: sgdisk, mkfs.vfat, mkfs.ext4, wipefs, blkid, virtio_blk, ahci, nvme, vfat")
 		fs.BoolVar(&o.iscsi, "iscsi", false, "include mode iscsi's tools and modules: iscsid, iscsiadm, lvm, blockdev, iscsi_tcp, dm-multipath, dm-crypt")
 		fs.BoolVar(&o.statelite, "statelite", false, "include mode statelite's kernel NFS client (nfsv4 and its dependencies)")
 		fs.BoolVar(&o.torrent, "torrent", false, "include the BitTorrent helper /bin/trap-torrent (ramroot nodes with transport=torrent)")
@@ -124,6 +126,10 @@ bootsrv's "tls certificate" log line.`,
 		}
 		if o.statelite {
 			cfg.Modules = append(cfg.Modules, initrd.StateliteModules...)
+		}
+		if o.install {
+			cfg.HostBinaries = append(cfg.HostBinaries, initrd.InstallHostBinaries...)
+			cfg.Modules = append(cfg.Modules, initrd.InstallModules...)
 		}
 		if o.iscsi {
 			cfg.HostBinaries = append(cfg.HostBinaries, initrd.ISCSIHostBinaries...)

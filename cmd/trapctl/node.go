@@ -185,6 +185,10 @@ func valueLines(v any) []string {
 	switch t := v.(type) {
 	case nil:
 		return []string{""}
+	case string:
+		if strings.Contains(t, "\n") { // an inline script: one row per line
+			return strings.Split(strings.TrimRight(t, "\n"), "\n")
+		}
 	case []any:
 		if len(t) == 0 {
 			return []string{"[]"}

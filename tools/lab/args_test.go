@@ -18,6 +18,7 @@ func TestQEMUArgsGolden(t *testing.T) {
 		{"uefi-pxe-two-nics", NodeSpec{Name: "n", Firmware: UEFI, MACs: []string{"52:54:00:00:00:01", "52:54:00:00:00:02"}, MemoryMB: 1024}},
 		{"direct-disks", NodeSpec{Name: "n", Kernel: "/k/vmlinuz", Initrd: "/k/initrd", Append: "quiet",
 			Disks: []string{"/d/a.img", "/d/b.qcow2"}, NoReboot: true, ExtraArgs: []string{"-cpu", "max"}}},
+		{"pxe-disk-serials", NodeSpec{Name: "n", Disks: []string{"/d/a.img", "/d/b.img"}, DiskSerials: []string{"DT-A", ""}}},
 		{"bios-custom-rom", NodeSpec{Name: "n", NICROM: "/usr/lib/ipxe/qemu/pxe-virtio.rom"}},
 		{"uefi-ipxe-rom", NodeSpec{Name: "n", Firmware: UEFI, NICROM: "/usr/lib/ipxe/qemu/efi-virtio.rom"}},
 		{"bios-no-rom", NodeSpec{Name: "n", NICROM: "none"}},
@@ -48,6 +49,8 @@ func TestNormalizeErrors(t *testing.T) {
 		{"multicast mac", NodeSpec{Name: "n", MACs: []string{"01:00:5e:00:00:01"}}},
 		{"more nics than bridges", NodeSpec{Name: "n", MACs: []string{"52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03"}}},
 		{"initrd without kernel", NodeSpec{Name: "n", Initrd: "/x"}},
+		{"disk serial with comma", NodeSpec{Name: "n", Disks: []string{"/d/a.img"}, DiskSerials: []string{"a,b"}}},
+		{"serial without disk", NodeSpec{Name: "n", DiskSerials: []string{"a"}}},
 		{"tiny memory", NodeSpec{Name: "n", MemoryMB: 16}},
 		{"bad firmware", NodeSpec{Name: "n", Firmware: Firmware(9)}},
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -49,9 +50,12 @@ type NodeSpec struct {
 	Kernel, Initrd, Append string
 	// Disks are image files attached as virtio-blk (qcow2 by extension,
 	// raw otherwise), in boot order after the first NIC.
-	Disks     []string
-	NoReboot  bool // exit QEMU instead of rebooting the guest
-	ExtraArgs []string
+	Disks []string
+	// DiskSerials[i], when set, is Disks[i]'s serial number (virtio-blk
+	// serial=, /sys/block/vdX/serial in the guest, by-id virtio-SERIAL).
+	DiskSerials []string
+	NoReboot    bool // exit QEMU instead of rebooting the guest
+	ExtraArgs   []string
 }
 
 // nodePaths are the per-node files in the lab directory.
@@ -117,6 +121,14 @@ func (s NodeSpec) normalize(bridges, index int) (NodeSpec, error) {
 		macs[i] = hw.String()
 	}
 	s.MACs = macs
+	if len(s.DiskSerials) > len(s.Disks) {
+		return s, fmt.Errorf("node %s: %d disk serials for %d disks", s.Name, len(s.DiskSerials), len(s.Disks))
+	}
+	for i, ser := range s.DiskSerials {
+		if ser != "" && !diskSerial.MatchString(ser) {
+			return s, fmt.Errorf("node %s: disk %d: serial %q: want 1-20 of [A-Za-z0-9_.-]", s.Name, i, ser)
+		}
+	}
 	if (s.Initrd != "" || s.Append != "") && s.Kernel == "" {
 		return s, fmt.Errorf("node %s: Initrd/Append need Kernel", s.Name)
 	}
@@ -171,8 +183,12 @@ func qemuArgs(s NodeSpec, taps []string, p nodePaths, ovmfCode string) []string 
 			format = "qcow2"
 		}
 		a = append(a,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=d%d,format=%s,cache=unsafe", d, i, format),
-			"-device", fmt.Sprintf("virtio-blk-pci,drive=d%d,bootindex=%d", i, i+2))
+			"-drive", fmt.Sprintf("file=%s,if=none,id=d%d,format=%s,cache=unsafe", d, i, format))
+		dev := fmt.Sprintf("virtio-blk-pci,drive=d%d,bootindex=%d", i, i+2)
+		if i < len(s.DiskSerials) && s.DiskSerials[i] != "" {
+			dev += ",serial=" + s.DiskSerials[i]
+		}
+		a = append(a, "-device", dev)
 	}
 	if s.Kernel != "" {
 		a = append(a, "-kernel", s.Kernel, "-append", s.Append)
@@ -185,6 +201,10 @@ func qemuArgs(s NodeSpec, taps []string, p nodePaths, ovmfCode string) []string 
 	}
 	return append(a, s.ExtraArgs...)
 }
+
+// diskSerial is what a virtio-blk serial may hold here (no QEMU option
+// separators).
+var diskSerial = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,20}$`)
 
 // maxSocketPath is the limit of a unix socket path (sun_path).
 const maxSocketPath = 107

@@ -90,3 +90,43 @@ func GoBuild(ctx context.Context, pkg, dir string) (string, error) {
 	}
 	return out, nil
 }
+
+// GrubCache is tools/grub/fetch.sh's folder: $DT_GRUB_CACHE, else
+// CACHE/grub (make lab-deps fills it).
+func GrubCache() (string, error) {
+	if d := os.Getenv("DT_GRUB_CACHE"); d != "" {
+		return d, nil
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "grub")
+	if _, err := os.Stat(filepath.Join(dir, "root", "usr", "sbin", "grub-install")); err != nil {
+		return "", fmt.Errorf("grub cache %s missing (run make lab-deps): %w", dir, err)
+	}
+	return dir, nil
+}
+
+// BuildDiskOS builds the lab's installable disk OS (images/diskos/build.sh:
+// the test OS with the guest kernel, its own initramfs and grub) into dir.
+func BuildDiskOS(ctx context.Context, dir string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	k, err := FindKernel()
+	if err != nil {
+		return err
+	}
+	g, err := GrubCache()
+	if err != nil {
+		return err
+	}
+	kdir := filepath.Dir(k.Vmlinuz)
+	out, err := exec.CommandContext(ctx, filepath.Join(root, "images/diskos/build.sh"), dir, kdir, g).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("images/diskos/build.sh: %w\n%s", err, out)
+	}
+	return nil
+}

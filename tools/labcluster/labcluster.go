@@ -40,6 +40,9 @@ type Node struct {
 	// Attrs are extra inventory attributes of the node, in key order, the
 	// values as YAML (quote strings that need it: `"iqn…"`, `[a, b]`).
 	Attrs map[string]string
+	// Disks are raw or qcow2 image files attached as virtio disks (after
+	// the NIC in boot order), DiskSerials their serial numbers.
+	Disks, DiskSerials []string
 }
 
 // Options configures a lab cluster.
@@ -234,7 +237,8 @@ func (c *Cluster) StopBootsrv() error {
 func (c *Cluster) Boot(name string) (*lab.Node, error) {
 	for _, n := range c.opts.Nodes {
 		if n.Name == name {
-			node, err := c.Lab.Boot(lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: n.macs(), MemoryMB: 768})
+			node, err := c.Lab.Boot(lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: n.macs(), MemoryMB: 768,
+				Disks: n.Disks, DiskSerials: n.DiskSerials})
 			if err != nil {
 				return nil, err
 			}

@@ -366,9 +366,20 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 	}
 	a.mu.Unlock()
 	a.report(manifest.PhaseManifest, "", map[string]string{"mode": string(m.Mode)})
-	if m.Mode == manifest.ModeDiscovery {
+	switch m.Mode {
+	case manifest.ModeDiscovery:
 		inv, _ := json.Marshal(hwinfo.Collect(a.cfg.Root))
 		a.report(manifest.PhaseDiscovered, "", map[string]string{"inventory": string(inv)})
+	case manifest.ModeService, manifest.ModeInstall:
+		// The hardware report bootsrv keeps for `trapctl node inventory`.
+		hw := hwinfo.Collect(a.cfg.Root)
+		inv, _ := json.Marshal(hw)
+		fw := hw.Firmware
+		if fw == "" {
+			fw = "unknown"
+		}
+		a.report(manifest.PhaseInventory, fmt.Sprintf("%d disk(s), %d NIC(s), firmware %s", len(hw.Disks), len(hw.NICs), fw),
+			map[string]string{"inventory": string(inv)})
 	}
 	a.log.Info("manifest", "node", m.Node, "mode", m.Mode, "keys", len(m.SSHKeys))
 	return nil

@@ -61,19 +61,8 @@ func (s *Overlay) Run(ctx context.Context, env *plan.Env) error {
 		return err
 	}
 	if !ok {
-		if err := env.Sys.MkdirAll(lower); err != nil {
+		if err := MountSquashfs(ctx, env, s.Image.Name, s.Root+ImagePath, lower); err != nil {
 			return err
-		}
-		out, err := env.Run.Run(ctx, "losetup", "-f", "--show", "-r", s.Root+ImagePath)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", s.Image.Name, err)
-		}
-		dev := strings.TrimSpace(string(out))
-		if !strings.HasPrefix(dev, "/dev/") {
-			return fmt.Errorf("image %s: losetup printed %q, want /dev/loopN", s.Image.Name, dev)
-		}
-		if err := env.Sys.Mount(dev, lower, "squashfs", unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("image %s: %w", s.Image.Name, err)
 		}
 	}
 	for _, p := range s.Overlays {
@@ -156,4 +145,24 @@ func OverlayOptions(lower, upper, work string) (string, error) {
 		}
 	}
 	return "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, nil
+}
+
+// MountSquashfs attaches the squashfs image file to a read-only loop device
+// (util-linux `losetup -f --show -r`) and mounts it read-only at dir.
+func MountSquashfs(ctx context.Context, env *plan.Env, name, image, dir string) error {
+	if err := env.Sys.MkdirAll(dir); err != nil {
+		return err
+	}
+	out, err := env.Run.Run(ctx, "losetup", "-f", "--show", "-r", image)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
+	dev := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(dev, "/dev/") {
+		return fmt.Errorf("image %s: losetup printed %q, want /dev/loopN", name, dev)
+	}
+	if err := env.Sys.Mount(dev, dir, "squashfs", unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
+	return nil
 }
