@@ -246,7 +246,8 @@ func checkUnit(t *testing.T, ctx context.Context, root string) {
 // namespace of its own: it binds DHCP (67), TFTP (69) and HTTP, and serves.
 func unprivileged(t *testing.T, ctx context.Context, root string) {
 	caps := "-all,+net_bind_service"
-	out, _ := chroot(ctx, root, "timeout -s TERM 4 unshare -n setpriv --reuid disklesstrap --regid disklesstrap --init-groups"+
+	out, _ := chroot(ctx, root, "install -d -o disklesstrap -g disklesstrap -m 0700 /run/disklesstrap && "+ // the unit's RuntimeDirectory (admin socket)
+		"timeout -s TERM 4 unshare -n setpriv --reuid disklesstrap --regid disklesstrap --init-groups"+
 		" --inh-caps "+caps+" --ambient-caps "+caps+" --bounding-set "+caps+" --no-new-privs --"+
 		" bootsrv --config /etc/disklesstrap/cluster.yaml --state /var/lib/disklesstrap --data /var/lib/disklesstrap/data"+
 		" --torrent-listen off --log-format json 2>&1 || true")
