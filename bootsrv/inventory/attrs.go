@@ -34,6 +34,9 @@ type Attrs struct {
 	// Transport is how a ramroot node fetches its image: "http" (default)
 	// or "torrent" (bootsrv's swarm; the web seed is the fallback).
 	Transport *string `yaml:"transport" check:"transport"`
+	// Postscripts names scripts in bootsrv's DATA/postscripts that the
+	// booted OS runs after its image profile's own (all in name order).
+	Postscripts *[]string `yaml:"postscripts" check:"postscript"`
 	// Diskless iSCSI root (mode iscsi, see iscsichecks.go): secrets are
 	// named (luks_key, chap_secret, mutual_chap_secret, discovery_…), never
 	// valued.
@@ -75,6 +78,12 @@ var checks = map[string]func(string) error{
 	"vgname":         checkVGName,
 	"secretname":     checkSecretName,
 	"chapuser":       checkCHAPUser,
+	"postscript": func(s string) error {
+		if !manifest.ValidPostscriptName(s) {
+			return fmt.Errorf("postscript %q: want a file name in bootsrv's DATA/postscripts, [a-z0-9][a-z0-9._-]*", s)
+		}
+		return nil
+	},
 }
 
 func checkTransport(s string) error {

@@ -9,6 +9,7 @@ func init() {
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
+		imageBuild, imageProfileShow, imageDiff, postscriptsCmd,
 		initrdBuild,
 	}
 }
