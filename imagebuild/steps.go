@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/disklesstrap/disklesstrap/imageprofile"
@@ -68,8 +68,6 @@ func steps(b *build) []Step {
 	return s
 }
 
-var missingRE = regexp.MustCompile(`(?:Unable to locate package|Package '?)([a-z0-9][a-z0-9+.:-]*)'? (?:has no installation candidate)?`)
-
 func (b *build) mmdebstrap(ctx context.Context) error {
 	if err := os.RemoveAll(b.root); err != nil {
 		return err
@@ -83,17 +81,15 @@ func (b *build) mmdebstrap(ctx context.Context) error {
 	}
 	var missing []string
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(&out)
+	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
 	for sc.Scan() {
 		line := sc.Text()
 		if !strings.Contains(line, "Unable to locate package") && !strings.Contains(line, "has no installation candidate") {
 			continue
 		}
-		if m := missingRE.FindStringSubmatch(line[strings.Index(line, "ackage"):]); m == nil {
-			continue
-		}
+		words := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\'' || r == '"' || r == ',' })
 		for _, p := range b.resolved.Packages {
-			if strings.Contains(line, " "+p.Value) && !seen[p.Value] {
+			if slices.Contains(words, p.Value) && !seen[p.Value] {
 				seen[p.Value] = true
 				missing = append(missing, fmt.Sprintf("%s (from %s)", p.Value, p.From))
 			}
@@ -249,7 +245,9 @@ func (b *build) scrub(ctx context.Context) error {
 	return nil
 }
 
-type teeWriter struct{ a, b interface{ Write([]byte) (int, error) } }
+type teeWriter struct {
+	a, b interface{ Write([]byte) (int, error) }
+}
 
 func (t teeWriter) Write(p []byte) (int, error) {
 	t.a.Write(p)
@@ -265,4 +263,3 @@ func lastLines(s string, n int) string {
 }
 
 var errNoRoot = errors.New("image build needs root (mmdebstrap root mode, chroot, owners)")
-

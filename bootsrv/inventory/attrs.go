@@ -34,9 +34,6 @@ type Attrs struct {
 	// Transport is how a ramroot node fetches its image: "http" (default)
 	// or "torrent" (bootsrv's swarm; the web seed is the fallback).
 	Transport *string `yaml:"transport" check:"transport"`
-	// Postscripts names scripts in bootsrv's DATA/postscripts that the
-	// booted OS runs after its image profile's own (all in name order).
-	Postscripts *[]string `yaml:"postscripts" check:"postscript"`
 	// Diskless iSCSI root (mode iscsi, see iscsichecks.go): secrets are
 	// named (luks_key, chap_secret, mutual_chap_secret, discovery_…), never
 	// valued.
@@ -56,6 +53,10 @@ type Attrs struct {
 	DiscoveryCHAPSecret       *string `yaml:"discovery_chap_secret" check:"secretname"`
 	DiscoveryMutualCHAPUser   *string `yaml:"discovery_mutual_chap_user" check:"chapuser"`
 	DiscoveryMutualCHAPSecret *string `yaml:"discovery_mutual_chap_secret" check:"secretname"`
+
+	// Postscripts names scripts in bootsrv's DATA/postscripts that the
+	// booted OS runs after its image profile's own (all in name order).
+	Postscripts *[]string `yaml:"postscripts" check:"postscript"`
 }
 
 // checks validate one string value of an attribute, by check tag.

@@ -160,7 +160,7 @@ func TestAttrsFields(t *testing.T) {
 	want := []string{"mode", "kernel", "initrd", "cmdline", "ssh_keys", "image", "console", "zram_size", "zram_algorithm", "overlays", "init", "transport",
 		"iscsi_portals", "iscsi_target", "iscsi_initiator", "iscsi_multipath", "iscsi_lun", "iscsi_volume_groups",
 		"luks_key", "chap_user", "chap_secret", "mutual_chap_user", "mutual_chap_secret",
-		"discovery_chap_user", "discovery_chap_secret", "discovery_mutual_chap_user", "discovery_mutual_chap_secret"}
+		"discovery_chap_user", "discovery_chap_secret", "discovery_mutual_chap_user", "discovery_mutual_chap_secret", "postscripts"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

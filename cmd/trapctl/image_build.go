@@ -39,7 +39,7 @@ func defaultCache() string {
 }
 
 var imageBuild = &command{
-	name: "image build", args: "PROFILE [--name NAME] [flags]", summary: "build an OS image from a profile chain (mmdebstrap), pack and upload it",
+	name: "image build", args: "PROFILE [--name NAME]", summary: "build an OS image from a profile chain (mmdebstrap), pack and upload it",
 	help: `Resolves PROFILE's inheritance chain (--profiles), builds the Debian root
 with mmdebstrap (packages cached in --cache), applies synced files,
 postinstall scripts (base first), the first-boot unit with the postscripts,
@@ -142,7 +142,7 @@ func runImageBuild(e *env, args []string) error {
 var imageProfileBlame bool
 
 var imageProfileShow = &command{
-	name: "image profile show", args: "NAME [--blame] [--profiles DIR]", summary: "show a profile resolved through its inheritance chain",
+	name: "image profile show", args: "NAME [--blame]", summary: "show a profile resolved through its inheritance chain",
 	minArgs: 1, maxArgs: 1,
 	flags: func(fs *flag.FlagSet) {
 		fs.BoolVar(&imageProfileBlame, "blame", false, "show the profile (and line) each entry came from")

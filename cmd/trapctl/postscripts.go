@@ -11,7 +11,7 @@ import (
 var postscriptsRerun bool
 
 var postscriptsCmd = &command{
-	name: "postscripts", args: "RANGE [--rerun] [ssh flags]", summary: "show the nodes' postscript results; --rerun runs them again over SSH (xCAT updatenode)",
+	name: "postscripts", args: "RANGE [--rerun]", summary: "show the nodes' postscript results; --rerun runs them again over SSH (xCAT updatenode)",
 	help: `Without --rerun: each node's last postscript events (script, exit code).
 With --rerun: runs /usr/lib/dt/dt-postscripts on every node of RANGE over
 SSH (host keys pinned, as trapctl ssh), which fetches the node's current
