@@ -11,6 +11,7 @@ pkgs=(
   squashfs-tools e2fsprogs xfsprogs            # images, zram filesystems
   tgt lvm2 cryptsetup-bin                      # lab iSCSI target, test disk LVM and LUKS
   open-iscsi                                   # iscsid + iscsiadm copied into the iSCSI trap initramfs
+  mmdebstrap systemd                           # trapctl image build: Debian roots, systemctl --root enable
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
