@@ -20,6 +20,10 @@ import (
 // environment sets one (2024-01-01T00:00:00Z): every time in the image.
 const DefaultEpoch = 1704067200
 
+// PackLevel is the zstd level of the squashfs: 6 packs several times
+// faster than mksquashfs's default 15 for a few percent more bytes.
+const PackLevel = 6
+
 // Options of a build.
 type Options struct {
 	// Name is the image name (default: the profile's).
@@ -151,14 +155,14 @@ func Build(ctx context.Context, r *imageprofile.Resolved, opt Options) (*Result,
 		}
 		res.Steps = append(res.Steps, StepTime{s.Name, took})
 	}
-	pack := Step{Name: "pack", Desc: fmt.Sprintf("mksquashfs (zstd, sorted, all times %d)", opt.Epoch)}
+	pack := Step{Name: "pack", Desc: fmt.Sprintf("mksquashfs (zstd -%d, sorted, all times %d)", PackLevel, opt.Epoch)}
 	fmt.Fprintf(lf, "\n== step %d/%d pack: %s\n", len(all)+1, len(all)+1, pack.Desc)
 	if opt.Stage != nil {
 		opt.Stage(len(all), len(all)+1, pack, false, 0, nil)
 	}
 	start := time.Now()
 	info, err := imagepack.Pack(ctx, b.root, filepath.Join(opt.Work, opt.Name+".squashfs"), imagepack.Options{
-		Name: opt.Name, Format: imagepack.FormatSquashfs, Tool: "mksquashfs", SourceDateEpoch: opt.Epoch, Progress: opt.Pack,
+		Name: opt.Name, Format: imagepack.FormatSquashfs, Tool: "mksquashfs", Level: PackLevel, SourceDateEpoch: opt.Epoch, Progress: opt.Pack,
 	})
 	took := time.Since(start)
 	if opt.Stage != nil {

@@ -97,6 +97,36 @@ func TestImageProfiles(t *testing.T) {
 		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
 	}
 
+	// Refusals (nothing uploaded), built while cn031 boots.
+	for name, body := range map[string]string{
+		"cyc-a.yaml":             "inherits: [cyc-b]\n",
+		"cyc-b.yaml":             "inherits: [cyc-a]\n",
+		"nopkg.yaml":             "inherits: [base]\npackages: [dt-no-such-package]\n",
+		"badpost.yaml":           "inherits: [compute]\npostinstall: [postinstall/99-fail.sh]\n",
+		"postinstall/99-fail.sh": "#!/bin/sh\necho 'cannot configure the widget' >&2\nexit 3\n",
+	} {
+		if err := os.WriteFile(filepath.Join(profiles, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := make(chan struct{})
+	go func() {
+		defer close(refused)
+		for _, tc := range []struct{ profile, want string }{
+			{"cyc-a", "inheritance cycle: cyc-a -> cyc-b -> cyc-a"},
+			{"nopkg", "dt-no-such-package (from nopkg:2)"},
+			{"badpost", "cannot configure the widget"},
+		} {
+			out, _, err := build(tc.profile, tc.profile)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Errorf("image build %s: want a refusal naming %q, got %v:\n%s", tc.profile, tc.want, err, out)
+			}
+			if list, _ := c.Trapctl(ctx, "image", "list"); strings.Contains(list, tc.profile) {
+				t.Errorf("image build %s failed but an image was uploaded:\n%s", tc.profile, list)
+			}
+		}
+	}()
+
 	// Boot it.
 	if _, err := c.Trapctl(ctx, "node", "set", "cn031", "image=compute", "mode=ramroot", "zram_size=1G"); err != nil {
 		t.Fatal(err)
@@ -145,6 +175,7 @@ func TestImageProfiles(t *testing.T) {
 		t.Errorf("trapctl postscripts cn031: %v\n%s", err, out)
 	}
 	cn.Stop()
+	<-refused
 
 	// Reproducible: the same inputs give the same image.
 	if out, _, err := build("compute", "compute-again"); err != nil {
@@ -178,31 +209,6 @@ func TestImageProfiles(t *testing.T) {
 		t.Errorf("image diff: /usr/bin/hello (hello) not listed as added")
 	}
 
-	// Refusals: nothing uploaded.
-	for name, body := range map[string]string{
-		"cyc-a.yaml":             "inherits: [cyc-b]\n",
-		"cyc-b.yaml":             "inherits: [cyc-a]\n",
-		"nopkg.yaml":             "inherits: [base]\npackages: [dt-no-such-package]\n",
-		"badpost.yaml":           "inherits: [compute]\npostinstall: [postinstall/99-fail.sh]\n",
-		"postinstall/99-fail.sh": "#!/bin/sh\necho 'cannot configure the widget' >&2\nexit 3\n",
-	} {
-		if err := os.WriteFile(filepath.Join(profiles, name), []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tc := range []struct{ profile, want string }{
-		{"cyc-a", "inheritance cycle: cyc-a -> cyc-b -> cyc-a"},
-		{"nopkg", "dt-no-such-package (from nopkg:2)"},
-		{"badpost", "cannot configure the widget"},
-	} {
-		out, _, err := build(tc.profile, tc.profile)
-		if err == nil || !strings.Contains(out, tc.want) {
-			t.Errorf("image build %s: want a refusal naming %q, got %v:\n%s", tc.profile, tc.want, err, out)
-		}
-		if list, _ := c.Trapctl(ctx, "image", "list"); strings.Contains(list, tc.profile) {
-			t.Errorf("image build %s failed but an image was uploaded:\n%s", tc.profile, list)
-		}
-	}
 }
 
 // hostTrapctl returns a runner of trapctl in the host's namespace (it needs
