@@ -2,6 +2,10 @@
 # postinstall (build time): $1 is the image root. Idempotent.
 # Root logs in with keys only; DNS lookups do not slow logins down.
 set -eu
-root=${1:?usage: 10-base-sshd.sh IMAGE_ROOT}
+root=${1:?usage: 10-base-tune.sh IMAGE_ROOT}
 mkdir -p "$root/etc/ssh/sshd_config.d"
 printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' >"$root/etc/ssh/sshd_config.d/10-dt.conf"
+# Kernel modules live in the trap's initramfs, not in the image: no autofs4
+# for the binfmt_misc automount point (it would fail and degrade the boot).
+mkdir -p "$root/etc/systemd/system"
+ln -sfn /dev/null "$root/etc/systemd/system/proc-sys-fs-binfmt_misc.automount"
