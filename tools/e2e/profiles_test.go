@@ -41,7 +41,7 @@ func TestImageProfiles(t *testing.T) {
 		Initrd: sharedInitrd(t),
 		// Closes the defaults block: a group whose postscripts attribute
 		// adds one of bootsrv's scripts.
-		ExtraInventory: "groups:\n  - name: gpu\n    postscripts: [20-group-hello.sh]\n",
+		ExtraInventory: "groups:\n  - name: gpu\n    postscripts: [20-group-hello.sh, 30-group-fail.sh]\n",
 		Nodes: []labcluster.Node{
 			{Name: "cn031", MAC: "52:54:00:18:00:31", IP: "198.18.0.31", Firmware: lab.BIOS,
 				Attrs: map[string]string{"groups": "[gpu]"}},
@@ -60,6 +60,10 @@ func TestImageProfiles(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(c.DataDir, "postscripts", "20-group-hello.sh"),
 		[]byte("#!/bin/sh\nset -eu\ntest -e /run/dt/compute-ready\necho \"group hello from $NODE after $(cat /run/dt/compute-ready)\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.DataDir, "postscripts", "30-group-fail.sh"),
+		[]byte("#!/bin/sh\necho 'checking /scratch'\necho '/scratch: no such volume' >&2\nexit 4\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cacheDir, err := labcluster.CacheDir()
@@ -139,7 +143,11 @@ func TestImageProfiles(t *testing.T) {
 		t.Fatalf("cn031 never reached multi-user.target: %v\n%s", err, tail(lab.CleanConsole(cn.ConsoleText()), 40))
 	}
 	t.Logf("TIMING cn031: power-on to multi-user.target %.1fs", cn.Elapsed().Seconds())
-	waitPhase2(ctx, t, c, "cn031", "postscripts-done", 3*time.Minute)
+	// The failing group script is reported; the boot went on.
+	waitPhase2(ctx, t, c, "cn031", "postscripts-failed", 3*time.Minute)
+	if out, _ := c.Trapctl(ctx, "status", "cn031"); !strings.Contains(out, "30-group-fail.sh") {
+		t.Errorf("trapctl status cn031 does not name the failed postscript:\n%s", out)
+	}
 	if err := c.WaitSSH(ctx, "cn031", 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +173,21 @@ func TestImageProfiles(t *testing.T) {
 	}
 	i1 := strings.Index(evs, "10-compute-ready.sh ok")
 	i2 := strings.Index(evs, "20-group-hello.sh ok")
-	if i1 < 0 || i2 < 0 || i1 > i2 {
-		t.Errorf("trapctl events cn031: want 10-compute-ready.sh ok, then 20-group-hello.sh ok:\n%s", evs)
+	i3 := strings.Index(evs, "30-group-fail.sh exited 4")
+	if i1 < 0 || i2 < 0 || i3 < 0 || i1 > i2 || i2 > i3 {
+		t.Errorf("trapctl events cn031: want 10-compute-ready.sh ok, 20-group-hello.sh ok, 30-group-fail.sh exited 4, in that order:\n%s", evs)
 	}
-	if out, err := c.Trapctl(ctx, "postscripts", "cn031", "--rerun", "-i", c.Key); err != nil || !strings.Contains(out, "group hello from cn031") {
-		t.Errorf("trapctl postscripts cn031 --rerun: %v\n%s", err, out)
+	t.Logf("trapctl events cn031:\n%s", evs)
+	// xCAT's updatenode: run them again over pinned SSH.
+	if out, err := c.Trapctl(ctx, "postscripts", "cn031", "--rerun", "-i", c.Key); err == nil || !strings.Contains(out, "group hello from cn031") || !strings.Contains(out, "/scratch: no such volume") {
+		t.Errorf("trapctl postscripts cn031 --rerun: want the scripts' output and a failure (30-group-fail.sh), got %v\n%s", err, out)
+	} else {
+		t.Logf("trapctl postscripts cn031 --rerun:\n%s", out)
 	}
-	if out, err := c.Trapctl(ctx, "postscripts", "cn031"); err != nil || !lineHas(out, "cn031", "20-group-hello.sh", "0") {
+	if out, err := c.Trapctl(ctx, "postscripts", "cn031"); err != nil || !lineHas(out, "cn031", "20-group-hello.sh", "0") || !lineHas(out, "cn031", "30-group-fail.sh", "4") {
 		t.Errorf("trapctl postscripts cn031: %v\n%s", err, out)
+	} else {
+		t.Logf("trapctl postscripts cn031:\n%s", out)
 	}
 	cn.Stop()
 	<-refused
