@@ -16,19 +16,17 @@ import (
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
 )
 
-// TestImageProfiles: real OS images from a profile hierarchy. trapctl
-// image build makes a Debian 12 systemd image from images/profiles'
-// base -> compute chain (mmdebstrap, .debs cached in $DT_CACHE/apt-archives)
-// and uploads it; cn031 boots it in mode ramroot to multi-user.target;
-// its first-boot unit installs the inventory's key for root and runs the
-// compute profile's postscript and its group's (from bootsrv), in name
-// order, each reported as an event; systemctl is-system-running over SSH
-// says running; trapctl postscripts --rerun runs them again over pinned
-// SSH. A rebuild gives the same sha256; a package added to compute changes
-// it and trapctl image diff names exactly that package and its files. An
-// inheritance cycle, a missing package and a failing postinstall are
-// refused and nothing is uploaded.
-func TestImageProfiles(t *testing.T) {
+// profilesLab is a lab cluster with bootsrv, a copy of images/profiles,
+// two group postscripts in DATA/postscripts, and a host-side trapctl.
+type profilesLab struct {
+	c        *labcluster.Cluster
+	ctx      context.Context
+	profiles string
+	build    func(profile, name string) (string, time.Duration, error)
+	sha      func(name string) string
+}
+
+func newProfilesLab(t *testing.T) *profilesLab {
 	requireLab(t)
 	for _, bin := range []string{"mmdebstrap", "mksquashfs", "unsquashfs", "chroot", "systemctl"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -36,7 +34,7 @@ func TestImageProfiles(t *testing.T) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	c, err := labcluster.Start(ctx, t, labcluster.Options{
 		Initrd: sharedInitrd(t),
 		// Closes the defaults block: a group whose postscripts attribute
@@ -92,6 +90,20 @@ func TestImageProfiles(t *testing.T) {
 		return m[1]
 	}
 
+	return &profilesLab{c: c, ctx: ctx, profiles: profiles, build: build, sha: sha}
+}
+
+// TestImageBuilds: trapctl image build makes a Debian 12 systemd image
+// from images/profiles' base -> compute chain (mmdebstrap, .debs cached in
+// $DT_CACHE/apt-archives) and uploads it with its resolved profile; a
+// rebuild from the same inputs gives the same sha256; a package added to
+// compute changes it and trapctl image diff names exactly that package
+// and its files; an inheritance cycle, a missing package and a failing
+// postinstall are refused and nothing is uploaded. No QEMU: it needs no
+// lab lock.
+func TestImageBuilds(t *testing.T) {
+	l := newProfilesLab(t)
+	c, ctx, profiles, build, sha := l.c, l.ctx, l.profiles, l.build, l.sha
 	if out, _, err := build("compute", "compute"); err != nil {
 		t.Fatalf("image build compute: %v\n%s", err, out)
 	} else {
@@ -101,7 +113,39 @@ func TestImageProfiles(t *testing.T) {
 		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
 	}
 
-	// Refusals (nothing uploaded), built while cn031 boots.
+	// Reproducible: the same inputs give the same image.
+	if out, _, err := build("compute", "compute-again"); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, out)
+	}
+	if a, b := sha("compute"), sha("compute-again"); a != b {
+		t.Errorf("rebuild from the same inputs: sha256 %s != %s", a, b)
+	}
+	// One package more in compute.
+	y := filepath.Join(profiles, "compute.yaml")
+	data, _ := os.ReadFile(y)
+	if err := os.WriteFile(y, []byte(strings.Replace(string(data), "  - procps\n", "  - procps\n  - hello\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := build("compute", "compute-hello"); err != nil {
+		t.Fatalf("build with hello: %v\n%s", err, out)
+	}
+	if sha("compute") == sha("compute-hello") {
+		t.Errorf("adding package hello did not change the image")
+	}
+	diff, err := c.Trapctl(ctx, "image", "diff", "compute", "compute-hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image diff compute compute-hello:\n%s", diff)
+	pk := between(diff, "packages:", "files:")
+	if !regexp.MustCompile(`(?m)^  \+ hello \S+$`).MatchString(pk) || strings.Count(pk, "\n  ") != 1 {
+		t.Errorf("image diff: want exactly one package difference, + hello:\n%s", pk)
+	}
+	if !regexp.MustCompile(`(?m)^  \+ /usr/bin/hello \(hello\)$`).MatchString(diff) {
+		t.Errorf("image diff: /usr/bin/hello (hello) not listed as added")
+	}
+
+	// Refusals: nothing uploaded.
 	for name, body := range map[string]string{
 		"cyc-a.yaml":             "inherits: [cyc-b]\n",
 		"cyc-b.yaml":             "inherits: [cyc-a]\n",
@@ -113,23 +157,39 @@ func TestImageProfiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	refused := make(chan struct{})
-	go func() {
-		defer close(refused)
-		for _, tc := range []struct{ profile, want string }{
-			{"cyc-a", "inheritance cycle: cyc-a -> cyc-b -> cyc-a"},
-			{"nopkg", "dt-no-such-package (from nopkg:2)"},
-			{"badpost", "cannot configure the widget"},
-		} {
-			out, _, err := build(tc.profile, tc.profile)
-			if err == nil || !strings.Contains(out, tc.want) {
-				t.Errorf("image build %s: want a refusal naming %q, got %v:\n%s", tc.profile, tc.want, err, out)
-			}
-			if list, _ := c.Trapctl(ctx, "image", "list"); strings.Contains(list, tc.profile) {
-				t.Errorf("image build %s failed but an image was uploaded:\n%s", tc.profile, list)
-			}
+	for _, tc := range []struct{ profile, want string }{
+		{"cyc-a", "inheritance cycle: cyc-a -> cyc-b -> cyc-a"},
+		{"nopkg", "dt-no-such-package (from nopkg:2)"},
+		{"badpost", "cannot configure the widget"},
+	} {
+		out, _, err := build(tc.profile, tc.profile)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("image build %s: want a refusal naming %q, got %v:\n%s", tc.profile, tc.want, err, out)
 		}
-	}()
+		if list, _ := c.Trapctl(ctx, "image", "list"); strings.Contains(list, tc.profile) {
+			t.Errorf("image build %s failed but an image was uploaded:\n%s", tc.profile, list)
+		}
+	}
+}
+
+// TestImageProfilesBoot: the compute image boots. cn031 (mode ramroot)
+// reaches multi-user.target; its first-boot unit installs the inventory's
+// key for root and runs the compute profile's postscript and its group's
+// two (from bootsrv) in name order, each reported as an event; the failing
+// one is named in trapctl status and the boot goes on (systemctl
+// is-system-running over SSH says running); trapctl postscripts --rerun
+// runs them again over pinned SSH.
+func TestImageProfilesBoot(t *testing.T) {
+	l := newProfilesLab(t)
+	c, ctx, build := l.c, l.ctx, l.build
+	if out, _, err := build("compute", "compute"); err != nil {
+		t.Fatalf("image build compute: %v\n%s", err, out)
+	} else {
+		t.Logf("image build compute: %s", lastLine(out))
+	}
+	if out, err := c.Trapctl(ctx, "image", "show", "compute"); err != nil || !strings.Contains(out, "base -> compute") {
+		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
+	}
 
 	// Boot it.
 	if _, err := c.Trapctl(ctx, "node", "set", "cn031", "image=compute", "mode=ramroot", "zram_size=1G"); err != nil {
@@ -190,40 +250,6 @@ func TestImageProfiles(t *testing.T) {
 		t.Logf("trapctl postscripts cn031:\n%s", out)
 	}
 	cn.Stop()
-	<-refused
-
-	// Reproducible: the same inputs give the same image.
-	if out, _, err := build("compute", "compute-again"); err != nil {
-		t.Fatalf("rebuild: %v\n%s", err, out)
-	}
-	if a, b := sha("compute"), sha("compute-again"); a != b {
-		t.Errorf("rebuild from the same inputs: sha256 %s != %s", a, b)
-	}
-	// One package more in compute.
-	y := filepath.Join(profiles, "compute.yaml")
-	data, _ := os.ReadFile(y)
-	if err := os.WriteFile(y, []byte(strings.Replace(string(data), "  - procps\n", "  - procps\n  - hello\n", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, _, err := build("compute", "compute-hello"); err != nil {
-		t.Fatalf("build with hello: %v\n%s", err, out)
-	}
-	if sha("compute") == sha("compute-hello") {
-		t.Errorf("adding package hello did not change the image")
-	}
-	diff, err := c.Trapctl(ctx, "image", "diff", "compute", "compute-hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("image diff compute compute-hello:\n%s", diff)
-	pk := between(diff, "packages:", "files:")
-	if !regexp.MustCompile(`(?m)^  \+ hello \S+$`).MatchString(pk) || strings.Count(pk, "\n  ") != 1 {
-		t.Errorf("image diff: want exactly one package difference, + hello:\n%s", pk)
-	}
-	if !regexp.MustCompile(`(?m)^  \+ /usr/bin/hello \(hello\)$`).MatchString(diff) {
-		t.Errorf("image diff: /usr/bin/hello (hello) not listed as added")
-	}
-
 }
 
 // hostTrapctl returns a runner of trapctl in the host's namespace (it needs
