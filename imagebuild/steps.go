@@ -28,6 +28,15 @@ const (
 // Units the build enables in every image.
 var Units = []string{"dt-hostkeys.service", "dt-postscripts.service", "systemd-networkd.service", "systemd-networkd-wait-online.service"}
 
+// Masked are linked to /dev/null in every image:
+//   - systemd-firstboot: no console prompt to answer on a headless node;
+//   - 99-default.link: the trap hands over the boot interface up and
+//     configured under its kernel name; udev's rename to a predictable
+//     name then fails and leaves it "renaming", and systemd-networkd waits
+//     for it forever (seen in the lab: wait-online timed out, the boot
+//     degraded). network.env and the agent's .network match by MAC.
+var Masked = []string{"/etc/systemd/system/systemd-firstboot.service", "/etc/systemd/network/99-default.link"}
+
 // Step is one build step: a name for the progress display, a line for
 // the log, and what it does.
 type Step struct {
@@ -170,13 +179,14 @@ func (b *build) firstboot(ctx context.Context) error {
 	if err := put(ProfileFile, b.profileJSON, 0o644); err != nil {
 		return err
 	}
-	// The booted OS has no console login prompt to answer.
-	if err := os.MkdirAll(b.root+"/etc/systemd/system", 0o755); err != nil {
-		return err
-	}
-	os.Remove(b.root + "/etc/systemd/system/systemd-firstboot.service")
-	if err := os.Symlink("/dev/null", b.root+"/etc/systemd/system/systemd-firstboot.service"); err != nil {
-		return err
+	for _, m := range Masked {
+		if err := os.MkdirAll(filepath.Dir(b.root+m), 0o755); err != nil {
+			return err
+		}
+		os.Remove(b.root + m)
+		if err := os.Symlink("/dev/null", b.root+m); err != nil {
+			return fmt.Errorf("mask %s: %w", m, err)
+		}
 	}
 	args := append([]string{"--root=" + b.root, "enable"}, Units...)
 	fmt.Fprintf(b.log, "$ %s\n", cmdline("systemctl", args...))
