@@ -199,10 +199,12 @@ func TestImageProfilesBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cn.WaitConsoleRegexp(ctx, regexp.MustCompile(`Reached target .*[Mm]ulti-[Uu]ser`), 8*time.Minute); err != nil {
-		t.Fatalf("cn031 never reached multi-user.target: %v\n%s", err, tail(lab.CleanConsole(cn.ConsoleText()), 40))
+	if _, err := cn.WaitConsoleRegexp(ctx, regexp.MustCompile(`Reached target .*[Mm]ulti-[Uu]ser`), 6*time.Minute); err != nil {
+		// Go on: SSH shows what the OS reached.
+		t.Errorf("cn031: systemd reported no multi-user.target on the console: %v\n%s", err, tail(lab.CleanConsole(cn.ConsoleText()), 40))
+	} else {
+		t.Logf("TIMING cn031: power-on to multi-user.target %.1fs", cn.Elapsed().Seconds())
 	}
-	t.Logf("TIMING cn031: power-on to multi-user.target %.1fs", cn.Elapsed().Seconds())
 	// The failing group script is reported; the boot went on.
 	waitPhase2(ctx, t, c, "cn031", "postscripts-failed", 3*time.Minute)
 	if out, _ := c.Trapctl(ctx, "status", "cn031"); !strings.Contains(out, "30-group-fail.sh") {
@@ -221,8 +223,11 @@ func TestImageProfilesBoot(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	if state != "running" {
-		failed, _ := c.SSH(ctx, "cn031", c.Key, "systemctl --failed --no-legend")
+		failed, _ := c.SSH(ctx, "cn031", c.Key, "systemctl --failed --no-legend; networkctl --no-pager")
 		t.Errorf("cn031: systemctl is-system-running = %q, want running; failed units:\n%s", state, failed)
+	}
+	if out, err := c.SSH(ctx, "cn031", c.Key, "journalctl -b --no-pager | grep -E 'Reached target multi-user|Startup finished'"); err == nil {
+		t.Logf("cn031 journal:\n%s", out)
 	}
 	if out, err := c.SSH(ctx, "cn031", c.Key, "cat /etc/os-release /etc/hostname; wc -c </etc/machine-id"); err != nil || !strings.Contains(out, "bookworm") || !strings.Contains(out, "cn031") {
 		t.Errorf("cn031 OS: %v\n%s", err, out)
