@@ -9,3 +9,7 @@ printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\
 # for the binfmt_misc automount point (it would fail and degrade the boot).
 mkdir -p "$root/etc/systemd/system"
 ln -sfn /dev/null "$root/etc/systemd/system/proc-sys-fs-binfmt_misc.automount"
+# No console login: root has no password (admins come in over SSH with the
+# inventory's keys), and a getty on the console tty makes systemd stop
+# printing its boot status there ("Reached target multi-user.target").
+ln -sfn /dev/null "$root/etc/systemd/system/serial-getty@.service"
