@@ -26,6 +26,20 @@ type profilesLab struct {
 	sha      func(name string) string
 }
 
+// buildCompute builds and uploads images/profiles' compute as "compute";
+// its record must carry the profile chain.
+func (l *profilesLab) buildCompute(t *testing.T) {
+	t.Helper()
+	if out, _, err := l.build("compute", "compute"); err != nil {
+		t.Fatalf("image build compute: %v\n%s", err, out)
+	} else {
+		t.Logf("image build compute: %s", lastLine(out))
+	}
+	if out, err := l.c.Trapctl(l.ctx, "image", "show", "compute"); err != nil || !strings.Contains(out, "base -> compute") {
+		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
+	}
+}
+
 func newProfilesLab(t *testing.T) *profilesLab {
 	requireLab(t)
 	for _, bin := range []string{"mmdebstrap", "mksquashfs", "unsquashfs", "chroot", "systemctl"} {
@@ -104,14 +118,7 @@ func newProfilesLab(t *testing.T) *profilesLab {
 func TestImageBuilds(t *testing.T) {
 	l := newProfilesLab(t)
 	c, ctx, profiles, build, sha := l.c, l.ctx, l.profiles, l.build, l.sha
-	if out, _, err := build("compute", "compute"); err != nil {
-		t.Fatalf("image build compute: %v\n%s", err, out)
-	} else {
-		t.Logf("image build compute: %s", lastLine(out))
-	}
-	if out, err := c.Trapctl(ctx, "image", "show", "compute"); err != nil || !strings.Contains(out, "base -> compute") {
-		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
-	}
+	l.buildCompute(t)
 
 	// Reproducible: the same inputs give the same image.
 	if out, _, err := build("compute", "compute-again"); err != nil {
@@ -181,15 +188,8 @@ func TestImageBuilds(t *testing.T) {
 // runs them again over pinned SSH.
 func TestImageProfilesBoot(t *testing.T) {
 	l := newProfilesLab(t)
-	c, ctx, build := l.c, l.ctx, l.build
-	if out, _, err := build("compute", "compute"); err != nil {
-		t.Fatalf("image build compute: %v\n%s", err, out)
-	} else {
-		t.Logf("image build compute: %s", lastLine(out))
-	}
-	if out, err := c.Trapctl(ctx, "image", "show", "compute"); err != nil || !strings.Contains(out, "base -> compute") {
-		t.Errorf("image show compute: the record does not carry the profile chain: %v\n%s", err, out)
-	}
+	c, ctx := l.c, l.ctx
+	l.buildCompute(t)
 
 	// Boot it.
 	if _, err := c.Trapctl(ctx, "node", "set", "cn031", "image=compute", "mode=ramroot", "zram_size=1G"); err != nil {
