@@ -75,6 +75,8 @@ type Image struct {
 	Created time.Time `json:"created"`
 	Files   int       `json:"files,omitempty"`  // entries packed (0: unknown)
 	Source  string    `json:"source,omitempty"` // free-form note: where it was packed from
+	// Profile is the resolved profile a built image came from.
+	Profile *ImageProfile `json:"profile,omitempty"`
 	// URL is where nodes fetch the image: BASE/images/NAME.
 	URL string `json:"url"`
 	// UsedBy is the compact range of the nodes whose image attribute
@@ -144,6 +146,7 @@ const (
 	ImageParamSource  = "source"  // optional: where it was packed from
 	ImageParamReplace = "replace" // 1: replace an existing image of that name
 	ImageParamForce   = "force"   // DELETE: 1 deletes an image nodes still use
+	ImageParamProfile = "profile" // optional: the resolved profile (JSON api.ImageProfile) of a built image
 )
 
 // Error is the JSON body of every non-2xx API answer.
@@ -157,4 +160,22 @@ type NodeInventory struct {
 	Node     string            `json:"node"`
 	Time     time.Time         `json:"time"`
 	Hardware manifest.Hardware `json:"hardware"`
+}
+
+// ImageProfile is the resolved profile an image was built from (`trapctl
+// image build`), kept in the image's record: the chain in application
+// order and what it resolved to. bootsrv lists the Postscripts (names of
+// scripts in the image's /usr/lib/dt/postscripts) in the manifests of the
+// nodes booting the image.
+type ImageProfile struct {
+	Name        string   `json:"name"`
+	Chain       []string `json:"chain"`
+	Suite       string   `json:"suite"`
+	Mirror      string   `json:"mirror"`
+	Variant     string   `json:"variant,omitempty"`
+	Packages    []string `json:"packages,omitempty"`
+	Exclude     []string `json:"exclude,omitempty"`
+	Files       []string `json:"files,omitempty"`       // "DEST MODE OWNER (PROFILE)"
+	Postinstall []string `json:"postinstall,omitempty"` // "PROFILE/SCRIPT", in build order
+	Postscripts []string `json:"postscripts,omitempty"` // script names, in run order
 }

@@ -23,6 +23,8 @@ type ImageUpload struct {
 	// Replace replaces an existing image of the same name; without it the
 	// server answers 409 for a name that exists.
 	Replace bool
+	// Profile is the resolved profile of a built image (trapctl image build).
+	Profile *api.ImageProfile
 }
 
 // Images lists the image registry (GET /api/v1/images).
@@ -59,6 +61,13 @@ func (c *Client) UploadImage(ctx context.Context, up ImageUpload, body io.Reader
 	}
 	if up.Source != "" {
 		q.Set(api.ImageParamSource, up.Source)
+	}
+	if up.Profile != nil {
+		b, err := json.Marshal(up.Profile)
+		if err != nil {
+			return api.Image{}, err
+		}
+		q.Set(api.ImageParamProfile, string(b))
 	}
 	if up.Replace {
 		q.Set(api.ImageParamReplace, "1")

@@ -49,6 +49,11 @@ type Options struct {
 	// says so when the tree has either. mksquashfs keeps both: use it for
 	// real distribution images.
 	Tool string
+	// SourceDateEpoch, when > 0 (mksquashfs only), sets every entry's and
+	// the file system's time to it (-all-time, -mkfs-time): with sorted
+	// entries this makes the image a function of the tree's content
+	// (reproducible builds; see package imagebuild).
+	SourceDateEpoch int64
 	// Progress, if set, is called as the packing advances (often; the
 	// callee rate-limits its drawing, see Bar).
 	Progress func(Progress)

@@ -3,6 +3,7 @@ package imagepack
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -19,7 +20,18 @@ func packMksquashfs(ctx context.Context, src, out string, opt Options, tot Progr
 	if opt.Level != 0 && comp != "xz" {
 		args = append(args, "-Xcompression-level", strconv.Itoa(opt.Level))
 	}
-	b, err := exec.CommandContext(ctx, "mksquashfs", args...).CombinedOutput()
+	if opt.SourceDateEpoch > 0 {
+		t := strconv.FormatInt(opt.SourceDateEpoch, 10)
+		args = append(args, "-all-time", t, "-mkfs-time", t)
+	}
+	cmd := exec.CommandContext(ctx, "mksquashfs", args...)
+	// mksquashfs refuses SOURCE_DATE_EPOCH together with -all-time.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SOURCE_DATE_EPOCH=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	b, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mksquashfs %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(b)))
 	}

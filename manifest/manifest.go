@@ -126,6 +126,12 @@ type Manifest struct {
 	// Init is the program switch_root executes. Default "/sbin/init".
 	Init string `json:"init,omitempty"`
 
+	// Postscripts are what the booted OS runs after the network is up,
+	// in name order: the image profile's plus the node's postscripts
+	// attribute (postscripts.go). Served as text to the OS at
+	// /manifest/NODE/postscripts.
+	Postscripts []Postscript `json:"postscripts,omitempty"`
+
 	// ISCSI is mode iscsi's storage (see iscsi.go); Zram, Overlays,
 	// Sysroot and Init apply to it as to mode ramroot.
 	ISCSI *ISCSI `json:"iscsi,omitempty"`
@@ -206,6 +212,10 @@ const (
 	PhaseSecretReleased = "secret-released"
 	PhaseSecretRefused  = "secret-refused"
 	PhaseSecretReceived = "secret-received"
+	// The booted OS's first-boot unit (images built by trapctl image build):
+	PhasePostscript        = "postscript"         // one script ran; Data: script, exit, output (last lines)
+	PhasePostscriptsDone   = "postscripts-done"   // every postscript exited 0
+	PhasePostscriptsFailed = "postscripts-failed" // Data: failed (names); the boot went on
 )
 
 // Event is what a node POSTs to /api/v1/events.

@@ -9,6 +9,8 @@
 //	GET    /boot/{file...}            files under DATA/boot (Range requests, no listings)
 //	GET    /manifest/{node}           manifest.Manifest (JSON)
 //	GET    /manifest?mac=M            manifest by MAC; unknown MAC: discovery manifest
+//	GET    /manifest/{node}/postscripts  the booted OS's keys and postscripts, text (postscripts.go)
+//	GET    /postscripts/{name}        a script in DATA/postscripts
 //	POST   /api/v1/events             one manifest.Event or a JSON array of them
 //	GET    /api/v1/events?node=N&limit=K
 //	GET    /api/v1/nodes?range=R&blame=1
@@ -210,6 +212,8 @@ func (a *API) routes() {
 	public("GET /manifest", a.manifestByMAC)
 	public("GET /images/{name}", a.imageFile)
 	public("POST "+nodeauth.RegisterPath, a.registerBoot)
+	public("GET /manifest/{node}/postscripts", a.manifestPostscripts)
+	public("GET /postscripts/{name}", a.postscriptFile)
 
 	a.mux.Handle("POST /api/v1/events", handler{a, a.nodeAuth(a.postEvents, true)}) // node, or the booted OS's token
 	node("POST "+nodeauth.OSTokenPath, a.postOSToken)

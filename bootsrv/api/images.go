@@ -60,7 +60,7 @@ func usedBy(c *inventory.Cluster) map[string][]string {
 func (a *API) apiImage(r *http.Request, rec images.Record, users []string) api.Image {
 	im := api.Image{
 		Name: rec.Name, Format: rec.Format, Size: rec.Size, SHA256: rec.SHA256,
-		Created: rec.Created, Files: rec.Files, Source: rec.Source,
+		Created: rec.Created, Files: rec.Files, Source: rec.Source, Profile: rec.Profile,
 		URL: a.cfg.BaseURL(r) + "/images/" + rec.Name,
 	}
 	if len(users) > 0 {
@@ -106,6 +106,9 @@ func (a *API) putImage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(rec.Source) > maxSourceNote || !utf8.ValidString(rec.Source) || checkControl(rec.Source) {
 		return errorf(http.StatusBadRequest, "query parameter source: want one line of text, at most %d bytes", maxSourceNote)
+	}
+	if rec.Profile, err = profileParam(q.Get(api.ImageParamProfile)); err != nil {
+		return err
 	}
 	replace, err := boolParam(r, api.ImageParamReplace)
 	if err != nil {

@@ -103,6 +103,7 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 		}
 	}
 	a.ramrootFields(m, n)
+	a.postscriptFields(m, n)
 	a.iscsiFields(m, n)
 	a.stateliteFields(m, n)
 	a.installFields(m, n)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/api"
 )
 
 // Record describes one image; it is stored as NAME.json next to the file.
@@ -25,6 +27,9 @@ type Record struct {
 	// Source is a free-form note on where the image came from
 	// ("/srv/roots/compute (squashfs zstd, go-diskfs) on admin1").
 	Source string `json:"source,omitempty"`
+	// Profile is the resolved profile of a built image (trapctl image
+	// build); nil for a packed one.
+	Profile *api.ImageProfile `json:"profile,omitempty"`
 }
 
 // File is the image file's name in the registry folder: NAME.FORMAT.

@@ -69,6 +69,10 @@ type Attrs struct {
 	InstallWipe    *string `yaml:"install_wipe" check:"yesno"`
 	Bootloader     *string `yaml:"bootloader" check:"bootloader"`
 	InstallCmdline *string `yaml:"install_cmdline" check:"line"`
+
+	// Postscripts names scripts in bootsrv's DATA/postscripts that the
+	// booted OS runs after its image profile's own (all in name order).
+	Postscripts *[]string `yaml:"postscripts" check:"postscript"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -97,6 +101,12 @@ var checks = map[string]func(string) error{
 	"script":     checkScript,
 	"disk":       checkDisk,
 	"bootloader": checkBootloader,
+	"postscript": func(s string) error {
+		if !manifest.ValidPostscriptName(s) {
+			return fmt.Errorf("postscript %q: want a file name in bootsrv's DATA/postscripts, [a-z0-9][a-z0-9._-]*", s)
+		}
+		return nil
+	},
 }
 
 func checkTransport(s string) error {

@@ -162,7 +162,8 @@ func TestAttrsFields(t *testing.T) {
 		"luks_key", "chap_user", "chap_secret", "mutual_chap_user", "mutual_chap_secret",
 		"discovery_chap_user", "discovery_chap_secret", "discovery_mutual_chap_user", "discovery_mutual_chap_secret",
 		"statelite", "nfsroot",
-		"partscript", "postscript", "install_disk", "install_wipe", "bootloader", "install_cmdline"}
+		"partscript", "postscript", "install_disk", "install_wipe", "bootloader", "install_cmdline",
+		"postscripts"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

@@ -9,6 +9,7 @@ func init() {
 		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageLite, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
+		imageBuild, imageProfileShow, imageDiff, postscriptsCmd,
 		initrdBuild, initrdPrebuild, inventoryCheck,
 		adminTokenCreate, adminTokenList, adminTokenRevoke, adminWhoami, auditCmd,
 	}

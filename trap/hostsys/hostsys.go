@@ -117,6 +117,11 @@ func (Sys) ReadFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
+// Readlink returns a symlink's target.
+func (Sys) Readlink(path string) (string, error) {
+	return os.Readlink(path)
+}
+
 // Exists reports whether path exists (lstat: a dangling symlink exists).
 func (Sys) Exists(path string) bool {
 	_, err := os.Lstat(path)

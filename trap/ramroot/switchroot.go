@@ -65,7 +65,11 @@ func (s *SwitchRoot) Run(ctx context.Context, env *plan.Env) error {
 // preflightInit reads init and, for a "#!" script, its interpreter, inside
 // root.
 func preflightInit(h Host, root, init string) error {
-	b, err := h.ReadFile(root + init)
+	p, err := InRoot(h, root, init)
+	if err != nil {
+		return fmt.Errorf("init %s in %s: %w", init, NewRoot, err)
+	}
+	b, err := h.ReadFile(p)
 	if err != nil {
 		return fmt.Errorf("init %s in %s unreadable (corrupt image?): %w", init, NewRoot, err)
 	}
@@ -77,7 +81,11 @@ func preflightInit(h Host, root, init string) error {
 	if len(f) == 0 {
 		return fmt.Errorf("init %s in %s: empty #! line", init, NewRoot)
 	}
-	if _, err := h.ReadFile(root + f[0]); err != nil {
+	ip, err := InRoot(h, root, f[0])
+	if err == nil {
+		_, err = h.ReadFile(ip)
+	}
+	if err != nil {
 		return fmt.Errorf("init %s in %s: interpreter %s unreadable (corrupt image?): %w", init, NewRoot, f[0], err)
 	}
 	return nil
