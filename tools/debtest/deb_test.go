@@ -117,6 +117,16 @@ func TestDebPackage(t *testing.T) {
 	}
 	t.Run("files", func(t *testing.T) { checkFiles(t, ctx, root) })
 	t.Run("systemd", func(t *testing.T) { checkUnit(t, ctx, root) })
+	// The example inventory names no boot interface, and bootsrv answers
+	// DHCP only on an interface tied to a network (docs/hardening.md): as
+	// an admin would, give the network its interface, here lo (the test
+	// root has no boot NIC).
+	t.Run("boot network interface", func(t *testing.T) {
+		const cfg = "/etc/disklesstrap/cluster.yaml"
+		if out, err := chroot(ctx, root, `sed -i 's/^    # interface: eno2 .*$/    interface: lo/' `+cfg+` && grep -q '^    interface: lo$' `+cfg+` && bootsrv check --config `+cfg); err != nil {
+			t.Fatalf("set interface: lo in %s: %v\n%s", cfg, err, out)
+		}
+	})
 	t.Run("unprivileged", func(t *testing.T) { unprivileged(t, ctx, root) })
 	t.Run("under systemd", func(t *testing.T) { underSystemd(t, ctx, root) })
 	t.Run("initrd boots a lab node", func(t *testing.T) { bootNode(t, ctx, root) })
