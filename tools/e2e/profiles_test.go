@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,38 +257,14 @@ func TestImageProfilesBoot(t *testing.T) {
 
 // hostTrapctl returns a runner of trapctl in the host's namespace (it needs
 // the Debian mirror for mmdebstrap) that reaches the lab's bootsrv through
-// a loopback port forwarded into the namespace.
+// its admin socket (a file, so no namespace stands in the way).
 func hostTrapctl(ctx context.Context, t *testing.T, c *labcluster.Cluster) func(args ...string) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	target := c.Lab.BridgeAddr(0).String() + ":8080"
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				up, err := c.Lab.DialContext(ctx, "tcp", target)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go io.Copy(up, conn)
-				io.Copy(conn, up)
-			}()
-		}
-	}()
 	bin, err := labcluster.GoBuild(ctx, "./cmd/trapctl", filepath.Join(c.Dir, "bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--server", "http://" + ln.Addr().String()}, args...)...)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--server", "unix://" + c.AdminSocket}, args...)...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
