@@ -67,9 +67,9 @@ func TestChainCycle(t *testing.T) {
 
 func TestMissingParentAndFile(t *testing.T) {
 	s := writeSet(t, map[string]string{
-		"a.yaml": "inherits: [nope]\n",
-		"b.yaml": "postinstall: [post/missing.sh]\n",
-		"c.yaml": "postinstall: [post/noexec]\n",
+		"a.yaml":      "inherits: [nope]\n",
+		"b.yaml":      "postinstall: [post/missing.sh]\n",
+		"c.yaml":      "postinstall: [post/noexec]\n",
 		"post/noexec": "#!/bin/sh\n",
 	})
 	for name, want := range map[string]string{

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
 )
 
 // The Go busybox of u-root commands is rebuilt by gobusybox with `go build

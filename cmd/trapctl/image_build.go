@@ -121,7 +121,7 @@ func runImageBuild(e *env, args []string) error {
 	host, _ := os.Hostname()
 	img, err := e.client().UploadImage(e.ctx, client.ImageUpload{
 		Name: name, Format: res.Image.Format, SHA256: res.Image.SHA256, Size: res.Image.Size, Files: res.Image.Files,
-		Source: fmt.Sprintf("built from profile %s (%s) in %s on %s", r.Name, strings.Join(r.Chain, " -> "), work, host),
+		Source:  fmt.Sprintf("built from profile %s (%s) in %s on %s", r.Name, strings.Join(r.Chain, " -> "), work, host),
 		Replace: o.replace, Profile: &prof,
 	}, f)
 	if err != nil {

@@ -64,4 +64,3 @@ each result as an event. Exit status 1 when any node's scripts failed.`,
 		return t.flush()
 	},
 }
-
