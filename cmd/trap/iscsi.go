@@ -16,11 +16,7 @@ func init() { registerISCSI(plan.Default) }
 
 func registerISCSI(r *plan.Registry) {
 	r.RegisterMode(manifest.ModeISCSI, iscsi.Plan)
-	for name, mk := range iscsi.Commands() {
-		r.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
-			return mk(m), nil
-		})
-	}
+	r.RegisterCommands(iscsi.Commands())
 }
 
 // The commands that push a secret or the iscsi section into the agent's

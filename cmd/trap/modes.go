@@ -12,13 +12,7 @@ import (
 // implemented in this agent", which drops the node into the trap.
 func registerModes() {
 	plan.Default.RegisterMode(manifest.ModeRAMRoot, ramroot.Plan)
-	for name, mk := range ramroot.Commands() {
-		plan.Default.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
-			return mk(m), nil
-		})
-	}
+	plan.Default.RegisterCommands(ramroot.Commands())
 	plan.Default.RegisterMode(manifest.ModeInstall, install.Plan)
-	for name, c := range install.Commands() {
-		plan.Default.RegisterCommand(name, c)
-	}
+	plan.Default.RegisterCommands(install.Commands())
 }

@@ -15,9 +15,5 @@ func init() { registerStatelite(plan.Default) }
 
 func registerStatelite(r *plan.Registry) {
 	r.RegisterMode(manifest.ModeStatelite, statelite.Plan)
-	for name, mk := range statelite.Commands() {
-		r.RegisterCommand(name, func(m *manifest.Manifest, _ []string) (plan.Step, error) {
-			return mk(m), nil
-		})
-	}
+	r.RegisterCommands(statelite.Commands())
 }

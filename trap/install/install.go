@@ -20,8 +20,8 @@
 package install
 
 import (
-	"context"
 	"fmt"
+	"slices"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
@@ -49,29 +49,29 @@ func Plan(m *manifest.Manifest) (plan.Plan, error) {
 // fetch and sysroot are ramroot's). `trap install partition --wipe` wipes
 // a used disk whatever install_wipe says.
 func Commands() map[string]plan.Command {
-	cmds := map[string]plan.Command{}
-	for _, name := range StepNames {
-		if name == "image fetch" || name == "sysroot" || name == "reboot" {
-			continue
-		}
-		cmds[name] = func(m *manifest.Manifest, args []string) (plan.Step, error) {
-			wipe := false
-			for _, a := range args {
-				switch {
-				case a == "--wipe" && name == "install partition":
-					wipe = true
-				default:
-					return nil, fmt.Errorf("unknown argument %q (install partition takes --wipe)", a)
-				}
-			}
-			c, sel, err := prepare(m)
-			if err != nil {
-				return nil, err
-			}
-			return build(name, c, sel, wipe || c.Install.Wipe), nil
-		}
+	names := slices.DeleteFunc(slices.Clone(StepNames), func(n string) bool {
+		return n == "image fetch" || n == "sysroot" || n == "reboot"
+	})
+	type config struct {
+		m   *manifest.Manifest
+		sel manifest.DiskSelector
 	}
-	return cmds
+	prep := func(m *manifest.Manifest) (config, error) {
+		c, sel, err := prepare(m)
+		return config{c, sel}, err
+	}
+	return plan.StepCommands(names, prep, func(name string, c config, args []string) (plan.Step, error) {
+		wipe := false
+		for _, a := range args {
+			switch {
+			case a == "--wipe" && name == "install partition":
+				wipe = true
+			default:
+				return nil, fmt.Errorf("unknown argument %q (install partition takes --wipe)", a)
+			}
+		}
+		return build(name, c.m, c.sel, wipe || c.m.Install.Wipe), nil
+	})
 }
 
 func build(name string, m *manifest.Manifest, sel manifest.DiskSelector, wipe bool) plan.Step {
@@ -102,7 +102,7 @@ func build(name string, m *manifest.Manifest, sel manifest.DiskSelector, wipe bo
 	case "reboot":
 		return &Reboot{Server: m.Server, Node: m.Node}
 	}
-	return &invalid{name: name, err: fmt.Errorf("unknown step")}
+	return &plan.Invalid{StepName: name, Err: fmt.Errorf("unknown step")}
 }
 
 // prepare copies m with the image defaults (ramroot's) and validates the
@@ -141,12 +141,3 @@ func prepare(m *manifest.Manifest) (*manifest.Manifest, manifest.DiskSelector, e
 	}
 	return &c, sel, nil
 }
-
-type invalid struct {
-	name string
-	err  error
-}
-
-func (s *invalid) Name() string                         { return s.name }
-func (s *invalid) String() string                       { return "invalid: " + s.err.Error() }
-func (s *invalid) Run(context.Context, *plan.Env) error { return s.err }

@@ -156,7 +156,7 @@ func TestPlanErrors(t *testing.T) {
 	if _, err := Plan(m); err == nil {
 		t.Errorf("Plan(secret in settings) succeeded")
 	}
-	s := Commands()["luks open"](&manifest.Manifest{Node: "cn1"})
+	s, _ := Commands()["luks open"](&manifest.Manifest{Node: "cn1"}, nil)
 	if err := s.Run(context.Background(), &plan.Env{}); err == nil {
 		t.Errorf("trap luks open without iscsi section succeeded")
 	}

@@ -22,9 +22,9 @@
 package iscsi
 
 import (
-	"context"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
@@ -53,26 +53,15 @@ func Plan(m *manifest.Manifest) (plan.Plan, error) {
 	return p, nil
 }
 
-// Commands returns a constructor per storage step name for `trap NAME`.
-func Commands() map[string]func(m *manifest.Manifest) plan.Step {
-	out := map[string]func(m *manifest.Manifest) plan.Step{}
-	for _, n := range StepNames {
-		out[n] = func(m *manifest.Manifest) plan.Step {
-			c, err := prepare(m)
-			if err != nil {
-				return &invalid{name: n, err: err}
-			}
-			return build(n, c)
+// Commands returns the `trap NAME` command of every storage step and of
+// "iscsi sysroot" (arguments are ignored).
+func Commands() map[string]plan.Command {
+	return plan.StepCommands(append(slices.Clone(StepNames), "iscsi sysroot"), prepare, func(name string, c *manifest.ISCSI, _ []string) (plan.Step, error) {
+		if name == "iscsi sysroot" {
+			return &SysrootConfig{Config: *c}, nil
 		}
-	}
-	out["iscsi sysroot"] = func(m *manifest.Manifest) plan.Step {
-		c, err := prepare(m)
-		if err != nil {
-			return &invalid{name: "iscsi sysroot", err: err}
-		}
-		return &SysrootConfig{Config: *c}
-	}
-	return out
+		return build(name, c), nil
+	})
 }
 
 // SetRoot sets the Root prefix of the steps that have one (tests).
@@ -113,7 +102,7 @@ func build(name string, c *manifest.ISCSI) plan.Step {
 	case "lower":
 		return &Lower{Config: *c}
 	}
-	return &invalid{name: name, err: fmt.Errorf("unknown step")}
+	return &plan.Invalid{StepName: name, Err: fmt.Errorf("unknown step")}
 }
 
 func prepare(m *manifest.Manifest) (*manifest.ISCSI, error) {
@@ -180,12 +169,3 @@ func (o *overlay) String() string {
 	}
 	return s
 }
-
-type invalid struct {
-	name string
-	err  error
-}
-
-func (s *invalid) Name() string                         { return s.name }
-func (s *invalid) String() string                       { return "invalid: " + s.err.Error() }
-func (s *invalid) Run(context.Context, *plan.Env) error { return s.err }

@@ -163,11 +163,11 @@ func TestSysrootConfigErrors(t *testing.T) {
 	if err := (&SysrootConfig{Config: *m.ISCSI}).Run(context.Background(), &plan.Env{}); err == nil {
 		t.Errorf("SysrootConfig.Run with a bad initiator name succeeded")
 	}
-	s := Commands()["iscsi sysroot"](&manifest.Manifest{Node: "cn1"})
+	s, _ := Commands()["iscsi sysroot"](&manifest.Manifest{Node: "cn1"}, nil)
 	if err := s.Run(context.Background(), &plan.Env{}); err == nil {
 		t.Errorf("trap iscsi sysroot without iscsi section succeeded")
 	}
-	if s := Commands()["iscsi sysroot"](ocean()); s.Name() != "iscsi sysroot" {
+	if s, _ := Commands()["iscsi sysroot"](ocean(), nil); s.Name() != "iscsi sysroot" {
 		t.Errorf(`Commands()["iscsi sysroot"] = %s, want the iscsi sysroot step`, s.Name())
 	}
 }

@@ -21,7 +21,6 @@
 package ramroot
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"regexp"
@@ -51,18 +50,10 @@ var StepNames = []string{"image fetch", "zram", "overlay", "sysroot", "switch-ro
 // Commands returns a constructor per step name, for the agent's
 // `trap <step>` CLI. When the manifest does not allow a ramroot plan the
 // step returned fails with the reason when run.
-func Commands() map[string]func(m *manifest.Manifest) plan.Step {
-	cmds := map[string]func(m *manifest.Manifest) plan.Step{}
-	for _, name := range StepNames {
-		cmds[name] = func(m *manifest.Manifest) plan.Step {
-			d, err := prepare(m)
-			if err != nil {
-				return &invalid{name: name, err: err}
-			}
-			return build(name, d)
-		}
-	}
-	return cmds
+func Commands() map[string]plan.Command {
+	return plan.StepCommands(StepNames, prepare, func(name string, d *manifest.Manifest, _ []string) (plan.Step, error) {
+		return build(name, d), nil
+	})
 }
 
 // SetRoot sets the Root prefix of every ramroot step in p (tests and
@@ -175,16 +166,4 @@ func prepare(m *manifest.Manifest) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("manifest %s: init %q: want an absolute path", c.Node, c.Init)
 	}
 	return &c, nil
-}
-
-// invalid is a step that cannot be built from the manifest.
-type invalid struct {
-	name string
-	err  error
-}
-
-func (s *invalid) Name() string   { return s.name }
-func (s *invalid) String() string { return "invalid: " + s.err.Error() }
-func (s *invalid) Run(context.Context, *plan.Env) error {
-	return s.err
 }

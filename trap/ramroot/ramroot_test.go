@@ -223,13 +223,13 @@ func TestCommands(t *testing.T) {
 		if !ok {
 			t.Fatalf("Commands() lacks %q", name)
 		}
-		if s := c(typical()); s == nil || s.Name() != name {
+		if s, _ := c(typical(), nil); s == nil || s.Name() != name {
 			t.Errorf("Commands()[%q] built %v", name, s)
 		}
 	}
 	bad := typical()
 	bad.Image = nil
-	s := cmds["zram"](bad)
+	s, _ := cmds["zram"](bad, nil)
 	if err := s.Run(context.Background(), &plan.Env{}); err == nil || !strings.Contains(err.Error(), "needs an image") {
 		t.Errorf("zram step from a bad manifest: Run = %v, want the manifest error", err)
 	}

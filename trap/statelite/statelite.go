@@ -25,7 +25,6 @@
 package statelite
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
@@ -65,19 +64,12 @@ func Plan(m *manifest.Manifest) (plan.Plan, error) {
 	return p, nil
 }
 
-// Commands returns a constructor per step name for `trap NAME`.
-func Commands() map[string]func(m *manifest.Manifest) plan.Step {
-	out := map[string]func(m *manifest.Manifest) plan.Step{}
-	for _, n := range StepNames {
-		out[n] = func(m *manifest.Manifest) plan.Step {
-			c, err := prepare(m)
-			if err != nil {
-				return &invalid{name: n, err: err}
-			}
-			return build(n, c)
-		}
-	}
-	return out
+// Commands returns the `trap NAME` command of every step (arguments are
+// ignored).
+func Commands() map[string]plan.Command {
+	return plan.StepCommands(StepNames, prepare, func(name string, c *manifest.Manifest, _ []string) (plan.Step, error) {
+		return build(name, c), nil
+	})
 }
 
 // SetRoot sets the Root prefix of every step that has one (tests).
@@ -123,7 +115,7 @@ func build(name string, m *manifest.Manifest) plan.Step {
 	case "statelite readonly":
 		return &Readonly{}
 	}
-	return &invalid{name: name, err: fmt.Errorf("unknown step")}
+	return &plan.Invalid{StepName: name, Err: fmt.Errorf("unknown step")}
 }
 
 // prepare copies m with the ramroot defaults (init) applied and checks
@@ -167,12 +159,3 @@ func sysroot(m *manifest.Manifest) ramroot.Sysroot {
 	}
 	return s
 }
-
-type invalid struct {
-	name string
-	err  error
-}
-
-func (s *invalid) Name() string                         { return s.name }
-func (s *invalid) String() string                       { return "invalid: " + s.err.Error() }
-func (s *invalid) Run(context.Context, *plan.Env) error { return s.err }
