@@ -108,7 +108,7 @@ func (a *API) addNodes(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusConflict, "%s already in the inventory", plural(exist))
 	}
 	c, err = a.edit(func(path string) (*inventory.Cluster, error) {
-		return inventory.AddNode(path, e.Name, e.Fields)
+		return inventory.AddNode(path, e.Name, e.Fields, a.liteImageCheck)
 	})
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (a *API) setNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err = a.edit(func(path string) (*inventory.Cluster, error) {
-		return inventory.SetNodes(path, expr, e.Fields)
+		return inventory.SetNodes(path, expr, e.Fields, a.liteImageCheck)
 	})
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (a *API) deleteNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := a.edit(func(path string) (*inventory.Cluster, error) {
-		return inventory.DeleteNodes(path, expr)
+		return inventory.DeleteNodes(path, expr, a.liteImageCheck)
 	}); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
@@ -15,7 +17,8 @@ import (
 //   - Files: the litefile rules of the node's image (per-image rules
 //     replace all-images rules of the same path);
 //   - Tree: the litetree sources of the image, templated for the node,
-//     in priority order;
+//     in priority order; a data:/PATH source is the node's data_export
+//     plus PATH, and DATA/PATH must be a folder here;
 //   - Store: the node's statelite attribute;
 //   - Root: the nfsroot attribute (the image root as an NFS export), else
 //     Image from the registry record named by the image attribute, as in
@@ -35,6 +38,10 @@ func (a *API) stateliteFields(m *manifest.Manifest, n *inventory.Node) {
 			return
 		}
 		s = n.Lite.Manifest()
+		if problems := a.dataSourceProblems(n); len(problems) > 0 {
+			m.Problems = append(m.Problems, problems...)
+			return
+		}
 	}
 	s.Root = inventory.Val(n.Attrs.NFSRoot)
 	if init := inventory.Val(n.Attrs.Init); init != "" {
@@ -73,4 +80,24 @@ func (a *API) liteFiles(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, api.LiteFile{Path: f.Path, Option: f.Option, Image: f.Image, File: f.File, Line: f.Line})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// dataSourceProblems checks that each data:/PATH litetree source of node
+// n is a folder of bootsrv's data folder (the agent would mount a missing
+// one and fail later, less clearly).
+func (a *API) dataSourceProblems(n *inventory.Node) []string {
+	if a.cfg.DataDir == "" {
+		return nil
+	}
+	var out []string
+	for _, t := range n.Lite.Tree {
+		if t.Data == "" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(a.cfg.DataDir, t.Data)); err != nil || !fi.IsDir() {
+			out = append(out, fmt.Sprintf("mode statelite: node %s: litetree source %q (%s:%d): %s is not a folder of bootsrv's data folder %s",
+				n.Name, t.Template, t.File, t.Line, t.Data, a.cfg.DataDir))
+		}
+	}
+	return out
 }

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,7 +102,10 @@ func fmtLite(s *manifest.Statelite) string {
 
 // TestStateliteFolderRule: a rule without the trailing / where the
 // registry image has a folder (directly, or under /.default after
-// trapctl image lite) is a manifest problem naming the rule's line.
+// trapctl image lite) makes an inventory edit that puts a node in
+// statelite on that image fail naming the rule's file:line: field,
+// leaving the file as it was; a node switched to statelite at run time
+// (trapctl mode set) gets it as a manifest problem.
 func TestStateliteFolderRule(t *testing.T) {
 	e := newEnv(t)
 	root := t.TempDir()
@@ -133,7 +139,22 @@ func TestStateliteFolderRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.cluster.Store(c)
-	e.mustDo("PATCH", "/api/v1/nodes/cn002", map[string]any{"fields": map[string]any{"mode": "statelite", "image": "os"}}, 200, nil)
+	before, _ := os.ReadFile(e.invPath)
+	refused := e.mustDo("PATCH", "/api/v1/nodes/cn002", map[string]any{"fields": map[string]any{"mode": "statelite", "image": "os"}}, 400, nil)
+	for _, want := range []string{fmt.Sprintf("cluster.yaml:%d: litefile[0].path: litefile /etc/ssh: image os has a folder there", slices.Index(strings.Split(string(before), "\n"), "  - path: /etc/ssh")+1),
+		"litefile[2].path: litefile /var/log: image os has a folder there"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("PATCH to statelite on image os: %s\nwant %q", refused, want)
+		}
+	}
+	if strings.Contains(refused, "/etc/motd") {
+		t.Errorf("PATCH refused the file rule /etc/motd: %s", refused)
+	}
+	if after, _ := os.ReadFile(e.invPath); !bytes.Equal(before, after) {
+		t.Errorf("refused edit changed the inventory file")
+	}
+	e.mustDo("PATCH", "/api/v1/nodes/cn002", map[string]any{"fields": map[string]any{"image": "os"}}, 200, nil)
+	e.mustDo("POST", "/api/v1/mode", map[string]any{"range": "cn002", "mode": "statelite"}, 200, nil)
 	m, err := manifest.Decode([]byte(e.mustDo("GET", "/manifest/cn002", nil, 200, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -57,9 +57,12 @@ type Attrs struct {
 
 	// Statelite (mode statelite, see statelite.go): the node's persistent
 	// store and, instead of the registry image, an NFS export of the image
-	// root. The litefile and litetree rules are top-level sections.
-	Statelite *string `yaml:"statelite" check:"export"`
-	NFSRoot   *string `yaml:"nfsroot" check:"export"`
+	// root; DataExport is where the node mounts bootsrv's data folder
+	// (--data) over NFS, for litetree sources written "data:/PATH". The
+	// litefile and litetree rules are top-level sections.
+	Statelite  *string `yaml:"statelite" check:"export"`
+	NFSRoot    *string `yaml:"nfsroot" check:"export"`
+	DataExport *string `yaml:"data_export" check:"export"`
 
 	// Diskful install (mode install, see installchecks.go): scripts inline
 	// or "file:NAME" under DATA/scripts, the disk by a stable selector.

@@ -29,9 +29,12 @@ var editMu sync.Mutex
 func nodeKey(k string) bool { return k == "groups" || k == "interfaces" || isAttrKey(k) }
 
 // AddNode adds one entry for name (a node or a range) with fields (YAML keys
-// of a node entry: groups, interfaces and attributes).
-func AddNode(path, name string, fields map[string]any) (*Cluster, error) {
-	return edit(path, func(c *Cluster, root *yaml.Node) error {
+// of a node entry: groups, interfaces and attributes). Every edit runs
+// checks on the new inventory before writing it (bootsrv's check of the
+// litefile rules against its images); one failing leaves the file as it
+// was.
+func AddNode(path, name string, fields map[string]any, checks ...func(*Cluster) error) (*Cluster, error) {
+	return edit(path, checks, func(c *Cluster, root *yaml.Node) error {
 		names, err := noderange.ParseMax(name, MaxNodes)
 		if err != nil {
 			return err
@@ -61,8 +64,8 @@ func AddNode(path, name string, fields map[string]any) (*Cluster, error) {
 
 // SetNodes sets fields on every node of rangeExpr. A nil value removes the
 // key from the node entry (the value is then inherited again).
-func SetNodes(path, rangeExpr string, fields map[string]any) (*Cluster, error) {
-	return edit(path, func(c *Cluster, root *yaml.Node) error {
+func SetNodes(path, rangeExpr string, fields map[string]any, checks ...func(*Cluster) error) (*Cluster, error) {
+	return edit(path, checks, func(c *Cluster, root *yaml.Node) error {
 		if len(fields) == 0 {
 			return fmt.Errorf("no fields to set")
 		}
@@ -73,8 +76,8 @@ func SetNodes(path, rangeExpr string, fields map[string]any) (*Cluster, error) {
 }
 
 // DeleteNodes removes every node of rangeExpr from the inventory.
-func DeleteNodes(path, rangeExpr string) (*Cluster, error) {
-	return edit(path, func(c *Cluster, root *yaml.Node) error {
+func DeleteNodes(path, rangeExpr string, checks ...func(*Cluster) error) (*Cluster, error) {
+	return edit(path, checks, func(c *Cluster, root *yaml.Node) error {
 		return rewriteEntries(c, root, rangeExpr, nil)
 	})
 }
@@ -190,7 +193,7 @@ func nodesSeq(root *yaml.Node, create bool) (*yaml.Node, error) {
 }
 
 // edit runs fn on the parsed file and writes the validated result.
-func edit(path string, fn func(*Cluster, *yaml.Node) error) (*Cluster, error) {
+func edit(path string, checks []func(*Cluster) error, fn func(*Cluster, *yaml.Node) error) (*Cluster, error) {
 	editMu.Lock()
 	defer editMu.Unlock()
 	real, err := filepath.EvalSymlinks(path)
@@ -234,6 +237,16 @@ func edit(path string, fn func(*Cluster, *yaml.Node) error) (*Cluster, error) {
 	c, err := Parse(path, buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("inventory edit %s: result is invalid, file left unchanged:\n%w", path, err)
+	}
+	// Node edits leave the litefile and litetree sections alone: checks
+	// see the new nodes with the rules as the file on disk has them, so
+	// a refusal names the lines the admin sees.
+	view := *c
+	view.lite = cur.lite
+	for _, check := range checks {
+		if err := check(&view); err != nil {
+			return nil, fmt.Errorf("inventory edit %s: result is invalid, file left unchanged:\n%w", path, err)
+		}
 	}
 	if err := writeAtomic(real, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("inventory edit: %w", err)

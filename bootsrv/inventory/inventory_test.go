@@ -161,7 +161,7 @@ func TestAttrsFields(t *testing.T) {
 		"iscsi_portals", "iscsi_target", "iscsi_initiator", "iscsi_multipath", "iscsi_lun", "iscsi_volume_groups",
 		"luks_key", "chap_user", "chap_secret", "mutual_chap_user", "mutual_chap_secret",
 		"discovery_chap_user", "discovery_chap_secret", "discovery_mutual_chap_user", "discovery_mutual_chap_secret",
-		"statelite", "nfsroot",
+		"statelite", "nfsroot", "data_export",
 		"partscript", "postscript", "install_disk", "install_wipe", "bootloader", "install_cmdline",
 		"postscripts"}
 	if got := AttrKeys(); !slices.Equal(got, want) {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 //	    image: compute        # only nodes whose image is compute; default: all images
 //	litetree:                 # where the files' first versions come from
 //	  - source: "198.18.0.1:/lite/{group}"   # NFS export, templated per node
+//	  - source: "data:/lite/{node}"          # DATA/lite/<node> of bootsrv, over NFS
 //	    priority: 1           # lower first; default: file order
 //	    image: compute        # default: all images
 //
@@ -147,7 +149,7 @@ func (d *decoder) liteSource(n *yaml.Node, path string, i int) *rawLiteSource {
 		return nil
 	}
 	if !t.dynamic() {
-		if _, _, err := manifest.ParseExport(src); err != nil {
+		if err := checkLiteSource(src); err != nil {
 			d.errs.add(s.line, join(path, "source"), "%v", err)
 			return nil
 		}
@@ -171,6 +173,50 @@ func (d *decoder) liteSource(n *yaml.Node, path string, i int) *rawLiteSource {
 	}
 	s.image = img
 	return s
+}
+
+// DataPrefix starts a litetree source in bootsrv's data folder:
+// "data:/lite/{group}" is DATA/lite/<group>, which the node mounts from
+// its data_export attribute (the NFS export of DATA, e.g.
+// "198.18.0.1:/data"), as "198.18.0.1:/data/lite/<group>".
+const DataPrefix = "data:"
+
+// checkLiteSource accepts a rendered litetree source: an NFS export or
+// data:/PATH.
+func checkLiteSource(s string) error {
+	if rel, ok := strings.CutPrefix(s, DataPrefix); ok {
+		return checkDataPath(rel)
+	}
+	_, _, err := manifest.ParseExport(s)
+	return err
+}
+
+// checkDataPath accepts the PATH of data:/PATH: absolute, clean, not the
+// data folder itself, no spaces or commas.
+func checkDataPath(rel string) error {
+	if !strings.HasPrefix(rel, "/") || path.Clean(rel) != rel || rel == "/" || strings.ContainsAny(rel, " ,\\\n\t") {
+		return fmt.Errorf("source %q: want data:/PATH, a clean path inside bootsrv's data folder, e.g. data:/lite/{group}", DataPrefix+rel)
+	}
+	return nil
+}
+
+// dataSource turns source s rendered for node n into the NFS export the
+// agent mounts, and the folder under DATA it names ("" for an export).
+func dataSource(n *Node, s string) (export, data string, err error) {
+	rel, ok := strings.CutPrefix(s, DataPrefix)
+	if !ok {
+		_, _, err := manifest.ParseExport(s)
+		return s, "", err
+	}
+	if err := checkDataPath(rel); err != nil {
+		return "", "", err
+	}
+	base := Val(n.Attrs.DataExport)
+	if base == "" {
+		return "", "", fmt.Errorf("%s: node %s has no data_export attribute (the NFS export of bootsrv's data folder, ADDR:/PATH)", s, n.Name)
+	}
+	i := strings.LastIndex(base, ":/")
+	return base[:i+1] + path.Join(base[i+1:], rel), rel, nil
 }
 
 // checkExport accepts "" or an NFS export ADDR:/PATH.

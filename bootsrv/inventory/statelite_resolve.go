@@ -29,11 +29,13 @@ type LiteRule struct {
 	Image string // "" for all images
 	File  string
 	Line  int
+	Field string // "litefile[3]"
 }
 
 // LiteSource is a litetree source rendered for one node.
 type LiteSource struct {
-	Export   string // rendered
+	Export   string // rendered: the NFS export the agent mounts
+	Data     string // for a data:/PATH source, PATH (under bootsrv's data folder)
 	Template string // as written
 	Priority float64
 	Image    string // "" for all images
@@ -75,7 +77,7 @@ func (c *Cluster) LiteFiles(image string) []LiteRule {
 			if (f.image != "") != pass || (pass && f.image != image) {
 				continue
 			}
-			byKey[strings.TrimSuffix(f.rule.Path, "/")] = LiteRule{LiteFile: f.rule, Image: f.image, File: c.file, Line: f.line}
+			byKey[strings.TrimSuffix(f.rule.Path, "/")] = LiteRule{LiteFile: f.rule, Image: f.image, File: c.file, Line: f.line, Field: f.field}
 		}
 	}
 	out := make([]LiteRule, 0, len(byKey))
@@ -115,8 +117,9 @@ func (r *resolver) statelite(c *Cluster) {
 				continue
 			}
 			out, err := s.tmpl.render(n)
+			var data string
 			if err == nil {
-				_, _, err = manifest.ParseExport(out)
+				out, data, err = dataSource(n, out)
 			}
 			if err != nil {
 				if isStatelite(n) {
@@ -127,7 +130,7 @@ func (r *resolver) statelite(c *Cluster) {
 				}
 				continue
 			}
-			tree = append(tree, LiteSource{Export: out, Template: s.source, Priority: s.priority, Image: s.image, File: r.file, Line: s.line})
+			tree = append(tree, LiteSource{Export: out, Data: data, Template: s.source, Priority: s.priority, Image: s.image, File: r.file, Line: s.line})
 		}
 		sort.SliceStable(tree, func(i, j int) bool { return tree[i].Priority < tree[j].Priority })
 		store := Val(n.Attrs.Statelite)

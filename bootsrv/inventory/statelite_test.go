@@ -34,11 +34,14 @@ litetree:
   - source: "198.18.0.2:/lite/{image}-{rack}"
     priority: 3
     image: gpu
+  - source: "data:/lite/{group}"
+    priority: 4
 groups:
   - name: compute
     mode: statelite
     image: base
     statelite: "198.18.0.1:/state"
+    data_export: "198.18.0.1:/srv/data"
   - name: accel
     inherit: [compute]
     image: gpu
@@ -135,6 +138,13 @@ func TestLiteBadRules(t *testing.T) {
 		{"bad priority", base + "litetree:\n  - source: \"198.18.0.1:/a\"\n    priority: first\n",
 			`cluster.yaml:10: litetree[0].priority: "first": want a number from 0 (first) to 1000000`},
 		{"static source not an export", base + "litetree:\n  - source: /srv/lite\n", `cluster.yaml:9: litetree[0].source: export "/srv/lite": want ADDR:/PATH`},
+		{"data source without data_export", "defaults:\n  mode: statelite\nnodes:\n  - name: cn1\nlitetree:\n  - source: \"data:/lite\"\n",
+			`cluster.yaml:6: litetree[0].source: node cn1 cannot be templated into "data:/lite": data:/lite: node cn1 has no data_export attribute (the NFS export of bootsrv's data folder, ADDR:/PATH)`},
+		{"data source outside the data folder", base + "litetree:\n  - source: \"data:/lite/../../etc\"\n",
+			`cluster.yaml:9: litetree[0].source: source "data:/lite/../../etc": want data:/PATH, a clean path inside bootsrv's data folder`},
+		{"data source relative", base + "litetree:\n  - source: \"data:lite/{node}\"\n",
+			`cluster.yaml:9: litetree[0].source: node cn1 cannot be templated into "data:lite/{node}": source "data:lite/cn1": want data:/PATH`},
+		{"bad data_export", "defaults:\n  data_export: /srv/data\n", `cluster.yaml:2: defaults.data_export: export "/srv/data": want ADDR:/PATH`},
 		{"persistent without store", "defaults:\n  mode: statelite\nnodes:\n  - name: cn1\nlitefile:\n  - path: /root/\n    option: persistent\n",
 			`cluster.yaml:6: litefile: /root/ is persistent but node cn1 has no persistent store (set its statelite attribute to ADDR:/EXPORT)`},
 	}

@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	if s.httpPort, err = strconv.Atoi(port); err != nil {
 		return nil, fmt.Errorf("--http %q: port: %w", cfg.HTTPAddr, err)
 	}
-	c, err := inventory.Load(cfg.ConfigPath)
+	c, err := s.loadInventory()
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Server) setCluster(c *inventory.Cluster) {
 // inventory stays in force. Networks (DHCP subnets and pools) are read at
 // start only; a change there needs a restart, and Reload says so.
 func (s *Server) Reload() error {
-	c, err := inventory.Load(s.cfg.ConfigPath)
+	c, err := s.loadInventory()
 	if err != nil {
 		return fmt.Errorf("reload %s (keeping the previous inventory): %w", s.cfg.ConfigPath, err)
 	}
