@@ -20,7 +20,8 @@ import (
 // The statelite lab's rules: the test OS gets a writable /tmp, a tmpfs
 // /etc/motd, a file only the second source has, a concatenated file, a
 // read-only file and a persistent folder; the second litetree source is
-// templated with the node's group.
+// a folder of bootsrv's data folder (data:/..., over the data_export
+// NFS export), templated with the node's group.
 const stateliteInventory = `litefile:
   - path: /tmp/
   - path: /etc/motd
@@ -34,19 +35,23 @@ const stateliteInventory = `litefile:
 litetree:
   - source: "198.18.0.1:/lite1"
     priority: 1
-  - source: "198.18.0.1:/lite2-{group}"
+  - source: "data:/lite2-{group}"
     priority: 2
 groups:
   - name: slite
     mode: statelite
     statelite: "198.18.0.1:/state"
+    data_export: "198.18.0.1:/data"
 `
 
 // TestStatelite: two statelite nodes boot the same image to the OS, sl1
-// from the registry's squashfs and sl2 from an NFS export of the image
-// root (both prepared by trapctl image lite), with two litetree sources
-// and a persistent store on a real NFSv4 server (nfs-ganesha) in the
-// lab. Checks: con = both sources in priority order, a file only the
+// from the registry's squashfs (prepared in the registry by trapctl
+// image lite testos) and sl2 from an NFS export of the image root
+// (prepared in place by trapctl image lite testos DIR), with two
+// litetree sources (an export, and bootsrv's data folder exported by
+// the same server) and a persistent store on a real NFSv4 server
+// (nfs-ganesha) in the lab. trapctl inventory check refuses a folder
+// rule without its / against the registry image. Checks: con = both sources in priority order, a file only the
 // second source has comes from it, writing the ro file (or anything
 // outside the rules) fails with EROFS, a persistent file survives sl1's
 // reboot and is not on sl2, a tmpfs file is back to the image's after
@@ -95,8 +100,8 @@ func TestStatelite(t *testing.T) {
 		osDir + "/var/lib/keep/seed":   "IMAGE-KEEP\n",
 		nfs + "/lite1/etc/con.conf":    "LITE1-CON\n",
 		nfs + "/lite1/etc/ro.conf":     "LITE1-RO\n",
-		nfs + "/lite2/etc/con.conf":    "LITE2-CON\n",
-		nfs + "/lite2/etc/second.conf": "LITE2-SECOND\n",
+		c.DataDir + "/lite2-slite/etc/con.conf":    "LITE2-CON\n",
+		c.DataDir + "/lite2-slite/etc/second.conf": "LITE2-SECOND\n",
 		nfs + "/state/.keep":           "",
 	}
 	for p, text := range files {
@@ -107,29 +112,48 @@ func TestStatelite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// liteimg, then the same folder is the NFS root and (packed) the
-	// registry image.
-	out, err := c.Trapctl(ctx, "image", "lite", "testos", osDir, "--pack")
-	if err != nil {
-		t.Fatal(err)
+	// The unprepared root goes to the registry; trapctl image lite
+	// prepares the registry's squashfs (sl1), then the folder itself, the
+	// NFS root (sl2).
+	if out, err := c.Trapctl(ctx, "image", "pack", osDir, "--name", "testos", "--tool", "mksquashfs"); err != nil {
+		t.Fatalf("image pack: %v\n%s", err, out)
 	}
-	t.Logf("trapctl image lite: %s", strings.TrimSpace(out))
+	out, err := c.Trapctl(ctx, "image", "lite", "testos")
+	if err != nil || !strings.Contains(out, "prepared: ") || !strings.Contains(out, "uploaded image testos") {
+		t.Fatalf("trapctl image lite testos (registry): %v\n%s", err, out)
+	}
+	t.Logf("trapctl image lite testos: %s", strings.TrimSpace(out))
+	if out, err := c.Trapctl(ctx, "image", "lite", "testos"); err != nil || !strings.Contains(out, "registry image unchanged") {
+		t.Errorf("image lite testos again: want the registry image unchanged: %v\n%s", err, out)
+	}
+	if out, err := c.Trapctl(ctx, "image", "lite", "testos", osDir); err != nil || !strings.Contains(out, "prepared: ") {
+		t.Fatalf("trapctl image lite testos DIR: %v\n%s", err, out)
+	}
 	if l, err := os.Readlink(osDir + "/etc/motd"); err != nil || l != "/.statelite/tmpfs/etc/motd" {
 		t.Fatalf("image lite: /etc/motd -> %q, %v; want /.statelite/tmpfs/etc/motd", l, err)
 	}
 	if out, err := c.Trapctl(ctx, "image", "lite", "testos", osDir); err != nil || !strings.Contains(out, "kept:") {
 		t.Errorf("image lite again: want everything kept: %v\n%s", err, out)
 	}
+	// A folder rule without its / is refused against the registry image,
+	// naming the line.
+	inv, _ := os.ReadFile(c.Inventory)
+	bad := filepath.Join(c.Dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(string(inv), "path: /var/lib/keep/", "path: /var/lib/keep", 1)), 0o644)
+	if out, err := c.Trapctl(ctx, "inventory", "check", bad, "--data", c.DataDir); err == nil ||
+		!regexp.MustCompile(`bad\.yaml:\d+: litefile\[5\]\.path: litefile /var/lib/keep: image testos has a folder there`).MatchString(out+err.Error()) {
+		t.Errorf("inventory check of a folder rule without /: %v\n%s", err, out)
+	}
 	srv, err := c.StartNFS(ctx, []labcluster.NFSExport{
 		{Dir: osDir, Pseudo: "/root"},
 		{Dir: nfs + "/lite1", Pseudo: "/lite1"},
-		{Dir: nfs + "/lite2", Pseudo: "/lite2-slite"},
+		{Dir: c.DataDir, Pseudo: "/data"},
 		{Dir: nfs + "/state", Pseudo: "/state", RW: true},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := c.Trapctl(ctx, "node", "show", "sl1", "--blame"); err != nil || !strings.Contains(out, "198.18.0.1:/lite2-slite") {
+	if out, err := c.Trapctl(ctx, "node", "show", "sl1", "--blame"); err != nil || !strings.Contains(out, "198.18.0.1:/data/lite2-slite") {
 		t.Errorf("node show sl1 --blame: want the templated litetree source: %v\n%s", err, out)
 	} else {
 		t.Logf("trapctl node show sl1 --blame:\n%s", out)
