@@ -12,8 +12,9 @@ func FuzzLiteRules(f *testing.F) {
 	f.Add("  - path: /etc/\n  - path: /etc/x\n", "  - source: \"{node}:/x\"\n")
 	f.Add("  - {path: /a, option: \"con,persistent\", image: ALL}\n", "  - {source: \"[::1]:/a\", image: img}\n")
 	f.Add("  - path: /.statelite/x\n", "  - source: \"198.18.0.1:/{image}{index}\"\n")
+	f.Add("  - path: /etc/motd\n", "  - source: \"data:/lite/{node}\"\n  - source: data:/../x\n")
 	f.Fuzz(func(t *testing.T, files, tree string) {
-		doc := "groups:\n  - name: g\n    mode: statelite\n    image: img\n    statelite: \"198.18.0.1:/state\"\nnodes:\n  - name: cn1\n    groups: [g]\nlitefile:\n" + files + "litetree:\n" + tree
+		doc := "groups:\n  - name: g\n    mode: statelite\n    image: img\n    statelite: \"198.18.0.1:/state\"\n    data_export: \"198.18.0.1:/data\"\nnodes:\n  - name: cn1\n    groups: [g]\nlitefile:\n" + files + "litetree:\n" + tree
 		c, err := Parse("cluster.yaml", []byte(doc))
 		if err != nil {
 			return
