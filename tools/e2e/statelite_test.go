@@ -93,16 +93,16 @@ func TestStatelite(t *testing.T) {
 	}
 	nfs := filepath.Join(c.Dir, "nfs")
 	files := map[string]string{
-		osDir + "/etc/motd":            "IMAGE-MOTD\n",
-		osDir + "/etc/second.conf":     "IMAGE-SECOND\n",
-		osDir + "/etc/con.conf":        "IMAGE-CON\n",
-		osDir + "/etc/ro.conf":         "IMAGE-RO\n",
-		osDir + "/var/lib/keep/seed":   "IMAGE-KEEP\n",
-		nfs + "/lite1/etc/con.conf":    "LITE1-CON\n",
-		nfs + "/lite1/etc/ro.conf":     "LITE1-RO\n",
+		osDir + "/etc/motd":                        "IMAGE-MOTD\n",
+		osDir + "/etc/second.conf":                 "IMAGE-SECOND\n",
+		osDir + "/etc/con.conf":                    "IMAGE-CON\n",
+		osDir + "/etc/ro.conf":                     "IMAGE-RO\n",
+		osDir + "/var/lib/keep/seed":               "IMAGE-KEEP\n",
+		nfs + "/lite1/etc/con.conf":                "LITE1-CON\n",
+		nfs + "/lite1/etc/ro.conf":                 "LITE1-RO\n",
 		c.DataDir + "/lite2-slite/etc/con.conf":    "LITE2-CON\n",
 		c.DataDir + "/lite2-slite/etc/second.conf": "LITE2-SECOND\n",
-		nfs + "/state/.keep":           "",
+		nfs + "/state/.keep":                       "",
 	}
 	for p, text := range files {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
