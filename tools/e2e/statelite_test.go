@@ -51,8 +51,9 @@ groups:
 // litetree sources (an export, and bootsrv's data folder exported by
 // the same server) and a persistent store on a real NFSv4 server
 // (nfs-ganesha) in the lab. trapctl inventory check refuses a folder
-// rule without its / against the registry image. Checks: con = both sources in priority order, a file only the
-// second source has comes from it, writing the ro file (or anything
+// rule without its / against the registry image. Checks: con = both
+// sources in priority order, a file only the second source has comes
+// from it, writing the ro file (or anything
 // outside the rules) fails with EROFS, a persistent file survives sl1's
 // reboot and is not on sl2, a tmpfs file is back to the image's after
 // the reboot. The reboot happens with the NFS server stopped: sl1 stays
