@@ -1,0 +1,73 @@
+package power
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bougou/go-ipmi/pkg/client"
+	"github.com/bougou/go-ipmi/pkg/command/chassis"
+	"github.com/bougou/go-ipmi/pkg/types"
+)
+
+// IPMI is the real BMC: one RMCP+ (IPMI v2.0 lanplus) session per call,
+// at administrator privilege.
+type IPMI struct {
+	// Attempt is the per-packet timeout (default 2s); go-ipmi retries a
+	// lost packet.
+	Attempt time.Duration
+}
+
+// Do runs a on t's BMC.
+func (p IPMI) Do(ctx context.Context, t Target, a Action) (string, error) {
+	attempt := p.Attempt
+	if attempt <= 0 {
+		attempt = 2 * time.Second
+	}
+	c, err := client.NewClient(t.Addr.Addr().String(), int(t.Addr.Port()), t.User, string(t.Password))
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", t.User, err)
+	}
+	c.WithTimeout(attempt).WithRetry(2).WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator)
+	if err := c.Connect(ctx); err != nil {
+		return "", fmt.Errorf("RMCP+ session as %s: %w", t.User, err)
+	}
+	defer c.Close(context.WithoutCancel(ctx)) //nolint:errcheck // best-effort session close
+	if a == Status {
+		return chassisState(ctx, c)
+	}
+	ctl := map[Action]chassis.ChassisControl{
+		On: chassis.ChassisControlPowerUp, Off: chassis.ChassisControlPowerDown,
+		Cycle: chassis.ChassisControlPowerCycle, Reset: chassis.ChassisControlHardReset,
+	}[a]
+	result := string(a)
+	if a == Cycle || a == Boot {
+		// IPMI refuses power cycle and reset while the chassis is off;
+		// an admin expects both to leave the node on.
+		s, err := chassisState(ctx, c)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case s == "off":
+			ctl, result = chassis.ChassisControlPowerUp, "on"
+		case a == Boot:
+			ctl, result = chassis.ChassisControlHardReset, string(Reset)
+		}
+	}
+	if _, err := c.ChassisControl(ctx, ctl); err != nil {
+		return "", fmt.Errorf("chassis control %s: %w", a, err)
+	}
+	return result, nil
+}
+
+func chassisState(ctx context.Context, c *client.Client) (string, error) {
+	st, err := c.GetChassisStatus(ctx)
+	if err != nil {
+		return "", fmt.Errorf("chassis status: %w", err)
+	}
+	if st.PowerIsOn {
+		return "on", nil
+	}
+	return "off", nil
+}
