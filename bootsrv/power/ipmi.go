@@ -3,6 +3,7 @@ package power
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bougou/go-ipmi/pkg/client"
@@ -30,7 +31,7 @@ func (p IPMI) Do(ctx context.Context, t Target, a Action) (string, error) {
 	}
 	c.WithTimeout(attempt).WithRetry(2).WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator)
 	if err := c.Connect(ctx); err != nil {
-		return "", fmt.Errorf("RMCP+ session as %s: %w", t.User, err)
+		return "", sessionError(t.User, err)
 	}
 	defer c.Close(context.WithoutCancel(ctx)) //nolint:errcheck // best-effort session close
 	if a == Status {
@@ -70,4 +71,21 @@ func chassisState(ctx context.Context, c *client.Client) (string, error) {
 		return "on", nil
 	}
 	return "off", nil
+}
+
+// sessionError shortens go-ipmi's session failure (one line per cipher
+// suite tried) to its cause: a RAKP2 mismatch in any suite is a wrong
+// user or password.
+func sessionError(user string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "RAKP2 authentication code mismatch"):
+		return fmt.Errorf("RMCP+ session as %s: authentication failed (wrong bmc_user or bmc_password)", user)
+	case strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "deadline exceeded"):
+		return fmt.Errorf("RMCP+ session as %s: no answer from the BMC: %w", user, context.DeadlineExceeded)
+	}
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return fmt.Errorf("RMCP+ session as %s: %s", user, strings.TrimSpace(msg))
 }

@@ -26,6 +26,9 @@ type BMCSpec struct {
 	Addr           netip.Prefix
 	Bridge         int
 	User, Password string
+	// StartOff leaves the node powered off until a power on (ipmi_sim's
+	// startnow false): a BMC without a running node is cheap.
+	StartOff bool
 }
 
 // BMC is a running simulated BMC.
@@ -158,11 +161,11 @@ startlan 1
 endlan
 serial kcs %s %d codec VM
 startcmd "%s"
-startnow true
+startnow %t
 poweroff_wait 5
 kill_wait 5
 user 2 true "%s" "%s" admin 10 none md2 md5 straight
-`, name, guid[:16], lanctl, kcs, kcsPort, startcmd, bmc.User, bmc.Password)
+`, name, guid[:16], lanctl, kcs, kcsPort, startcmd, !bmc.StartOff, bmc.User, bmc.Password)
 }
 
 const simEmu = `mc_setbmc 0x20
