@@ -20,3 +20,8 @@ type PowerResult struct {
 	State string `json:"state,omitempty"`
 	Error string `json:"error,omitempty"`
 }
+
+// ConsoleUpgrade is the Upgrade protocol of POST /api/v1/console/{name}:
+// after 101 Switching Protocols the connection is the node's serial
+// console (Serial-over-LAN through its BMC), raw bytes both ways.
+const ConsoleUpgrade = "dt-console"

@@ -232,6 +232,7 @@ func (a *API) routes() {
 	admin("POST /api/v1/mode", a.setMode)
 	admin("GET /api/v1/power", a.powerStatus)  // power.go
 	admin("POST /api/v1/power", a.powerChange) // power.go
+	admin("POST /api/v1/console/{name}", a.console) // console.go: SOL, Upgrade: dt-console
 	admin("GET /api/v1/status", a.status)
 	admin("GET /api/v1/hostkeys", a.hostKeys)
 	admin("PUT /api/v1/images/{name}", a.putImage)

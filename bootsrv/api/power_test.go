@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/power"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
+	"github.com/disklesstrap/disklesstrap/client"
 )
 
 // recordingBMC answers every BMC and records what bootsrv would send.
@@ -103,5 +106,67 @@ func TestPower(t *testing.T) {
 		if strings.Contains(c.Error, "right") || strings.Contains(c.Error, "wrong") {
 			t.Errorf("a result holds a password: %+v", c)
 		}
+	}
+}
+
+// Console echoes the input back after a greeting naming the node.
+func (r *recordingBMC) Console(_ context.Context, t power.Target, in io.Reader, out io.Writer) error {
+	if string(t.Password) != "right" {
+		return fmt.Errorf("RMCP+ session as %s: authentication failed", t.User)
+	}
+	fmt.Fprintf(out, "console of %s\n", t.Node)
+	_, err := io.Copy(out, in)
+	return err
+}
+
+func TestConsole(t *testing.T) {
+	e := newEnv(t)
+	sec, err := secrets.Open(filepath.Join(e.dir, "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api.cfg.Power, e.api.cfg.Secrets = &recordingBMC{}, sec
+	e.mustDo("PATCH", "/api/v1/nodes/cn00[1-2]", api.NodeEdit{Fields: map[string]any{
+		"bmc_address": "198.18.1.1", "bmc_user": "admin", "bmc_password": "bmc"}}, 200, nil)
+	sec.Put(secrets.AllNodes, "bmc", []byte("right"))
+	sec.Put("cn002", "bmc", []byte("wrong"))
+	cl := client.New(e.srv.URL, e.srv.Client())
+	ctx := context.Background()
+
+	conn, err := cl.Console(ctx, "cn001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "hello\n")
+	br := bufio.NewReader(conn)
+	for _, want := range []string{"console of cn001\n", "hello\n"} {
+		if line, err := br.ReadString('\n'); line != want {
+			t.Errorf("console read %q, %v; want %q", line, err, want)
+		}
+	}
+	conn.Close()
+
+	conn, err = cl.Console(ctx, "cn002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(conn)
+	if !strings.Contains(string(b), "[console: RMCP+ session as admin: authentication failed]") {
+		t.Errorf("console with a wrong password: %q", b)
+	}
+	if _, err := cl.Console(ctx, "cn004"); err == nil || !strings.Contains(err.Error(), "no BMC configured") {
+		t.Errorf("console of a node without BMC: %v", err)
+	}
+	if _, err := cl.Console(ctx, "cn099"); err == nil || !strings.Contains(err.Error(), "cn099") {
+		t.Errorf("console of an unknown node: %v", err)
+	}
+	var audit []api.AuditRecord
+	e.mustDo("GET", "/api/v1/audit", nil, 200, &audit)
+	found := false
+	for _, a := range audit {
+		found = found || a.Summary == "console cn001"
+	}
+	if !found {
+		t.Errorf("no audit record for console cn001: %+v", audit)
 	}
 }

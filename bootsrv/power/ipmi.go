@@ -21,17 +21,9 @@ type IPMI struct {
 
 // Do runs a on t's BMC.
 func (p IPMI) Do(ctx context.Context, t Target, a Action) (string, error) {
-	attempt := p.Attempt
-	if attempt <= 0 {
-		attempt = 2 * time.Second
-	}
-	c, err := client.NewClient(t.Addr.Addr().String(), int(t.Addr.Port()), t.User, string(t.Password))
+	c, err := p.session(ctx, t)
 	if err != nil {
-		return "", fmt.Errorf("user %s: %w", t.User, err)
-	}
-	c.WithTimeout(attempt).WithRetry(2).WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator)
-	if err := c.Connect(ctx); err != nil {
-		return "", sessionError(t.User, err)
+		return "", err
 	}
 	defer c.Close(context.WithoutCancel(ctx)) //nolint:errcheck // best-effort session close
 	if a == Status {
@@ -60,6 +52,23 @@ func (p IPMI) Do(ctx context.Context, t Target, a Action) (string, error) {
 		return "", fmt.Errorf("chassis control %s: %w", a, err)
 	}
 	return result, nil
+}
+
+// session opens an RMCP+ session with t's BMC at administrator privilege.
+func (p IPMI) session(ctx context.Context, t Target) (*client.Client, error) {
+	attempt := p.Attempt
+	if attempt <= 0 {
+		attempt = 2 * time.Second
+	}
+	c, err := client.NewClient(t.Addr.Addr().String(), int(t.Addr.Port()), t.User, string(t.Password))
+	if err != nil {
+		return nil, fmt.Errorf("user %s: %w", t.User, err)
+	}
+	c.WithTimeout(attempt).WithRetry(2).WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator)
+	if err := c.Connect(ctx); err != nil {
+		return nil, sessionError(t.User, err)
+	}
+	return c, nil
 }
 
 func chassisState(ctx context.Context, c *client.Client) (string, error) {

@@ -29,6 +29,10 @@ type BMCSpec struct {
 	// StartOff leaves the node powered off until a power on (ipmi_sim's
 	// startnow false): a BMC without a running node is cheap.
 	StartOff bool
+	// SOL gives the BMC the node's serial console for Serial-over-LAN:
+	// QEMU's ttyS0 becomes a TCP server the simulator connects to (still
+	// logged to the console file, but SendConsole is not available).
+	SOL bool
 }
 
 // BMC is a running simulated BMC.
@@ -86,8 +90,12 @@ func (l *Lab) BootBMC(spec NodeSpec, bmc BMCSpec) (*Node, error) {
 	}
 	b := &BMC{BMCSpec: bmc, Host: h, PIDFile: filepath.Join(dir, "qemu.pid")}
 	args := qemuArgs(s, taps, p, l.opts.OVMFCode)
+	solPort := 9200 + int(a4[3])
 	for i, a := range args {
 		if strings.HasPrefix(a, "socket,id=con0,") {
+			if bmc.SOL {
+				a = fmt.Sprintf("socket,id=con0,host=169.254.0.1,port=%d,server=on,wait=off,logfile=%s", solPort, p.ConsolePath)
+			}
 			args[i] = a + ",logappend=on"
 		}
 	}
@@ -98,7 +106,7 @@ func (l *Lab) BootBMC(spec NodeSpec, bmc BMCSpec) (*Node, error) {
 		"-pidfile", b.PIDFile)
 	files := map[string]string{
 		"qemu.sh":   qemuScript(l.ns, l.opts.QEMU, args),
-		"lan.conf":  lanConf(s.Name, bmc, kcs, filepath.Join(dir, "qemu.sh"), filepath.Join(dir, "lanctl.sh")),
+		"lan.conf":  lanConf(s.Name, bmc, kcs, solPort, filepath.Join(dir, "qemu.sh"), filepath.Join(dir, "lanctl.sh")),
 		"sim.emu":   simEmu,
 		"lanctl.sh": lanControlScript,
 	}
@@ -145,8 +153,12 @@ func qemuScript(ns, qemu string, args []string) string {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-func lanConf(name string, bmc BMCSpec, kcs netip.Addr, startcmd, lanctl string) string {
+func lanConf(name string, bmc BMCSpec, kcs netip.Addr, solPort int, startcmd, lanctl string) string {
 	guid := sha256.Sum256([]byte(name))
+	sol := ""
+	if bmc.SOL {
+		sol = fmt.Sprintf("sol \"tcp:169.254.0.1:%d\" 115200\n", solPort)
+	}
 	return fmt.Sprintf(`name "bmc-%s"
 set_working_mc 0x20
 startlan 1
@@ -165,7 +177,7 @@ startnow %t
 poweroff_wait 5
 kill_wait 5
 user 2 true "%s" "%s" admin 10 none md2 md5 straight
-`, name, guid[:16], lanctl, kcs, kcsPort, startcmd, !bmc.StartOff, bmc.User, bmc.Password)
+%s`, name, guid[:16], lanctl, kcs, kcsPort, startcmd, !bmc.StartOff, bmc.User, bmc.Password, sol)
 }
 
 const simEmu = `mc_setbmc 0x20
