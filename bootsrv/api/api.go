@@ -230,8 +230,8 @@ func (a *API) routes() {
 	admin("PATCH /api/v1/nodes/{range}", a.setNodes)
 	admin("DELETE /api/v1/nodes/{range}", a.deleteNodes)
 	admin("POST /api/v1/mode", a.setMode)
-	admin("GET /api/v1/power", a.powerStatus)  // power.go
-	admin("POST /api/v1/power", a.powerChange) // power.go
+	admin("GET /api/v1/power", a.powerStatus)       // power.go
+	admin("POST /api/v1/power", a.powerChange)      // power.go
 	admin("POST /api/v1/console/{name}", a.console) // console.go: SOL, Upgrade: dt-console
 	admin("GET /api/v1/status", a.status)
 	admin("GET /api/v1/hostkeys", a.hostKeys)

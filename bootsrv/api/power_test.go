@@ -3,8 +3,8 @@ package api
 import (
 	"bufio"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
