@@ -79,6 +79,17 @@ func (a *API) runPower(w http.ResponseWriter, r *http.Request, req api.PowerRequ
 	if bmc == nil {
 		bmc = power.IPMI{}
 	}
+	// A run takes up to one per-node timeout per batch of BMCs: give the
+	// answer that long (plus a minute) instead of the usual write timeout.
+	par, per := req.Parallel, timeout
+	if par == 0 {
+		par = power.DefaultParallel
+	}
+	if per == 0 {
+		per = power.DefaultTimeout
+	}
+	batches := (len(targets) + par - 1) / par
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(batches)*per + time.Minute))
 	// The run outlives a client that hangs up: a power change half sent
 	// to a fleet is finished, not abandoned.
 	results := power.Run(context.WithoutCancel(r.Context()), bmc, targets, action, power.Options{Parallel: req.Parallel, Timeout: timeout})
