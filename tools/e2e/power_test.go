@@ -21,7 +21,8 @@ import (
 // through IPMI (RMCP+, go-ipmi in bootsrv), and both come back trapped.
 // cn003's BMC has another password than bootsrv's store holds for it: its
 // power status fails naming the node and the BMC while the others
-// proceed. Power off and on really stop and start QEMU.
+// proceed. trapctl console relays cn001's serial console over SOL. Power
+// off and on really stop and start QEMU.
 func TestPower(t *testing.T) {
 	requireLab(t)
 	if _, err := exec.LookPath("ipmi_sim"); err != nil {
@@ -34,6 +35,7 @@ func TestPower(t *testing.T) {
 			map[string]string{"bmc_address": addr, "bmc_user": "admin", "bmc_password": "bmc"}
 	}
 	b1, a1 := bmc("cn001", "198.18.0.101", false, "lab-bmc-pw")
+	b1.SOL = true // cn001's ttyS0 is also its BMC's Serial-over-LAN
 	b2, a2 := bmc("cn002", "198.18.0.102", false, "lab-bmc-pw")
 	b3, a3 := bmc("cn003", "198.18.0.103", true, "lab-bmc-pw")
 	c, err := labcluster.Start(ctx, t, labcluster.Options{
@@ -139,6 +141,13 @@ func TestPower(t *testing.T) {
 		t.Errorf("power status after: got %q, want cn[001-002]: on", out)
 	}
 
+	// Serial-over-LAN: trapctl console relays the trap's console shell.
+	out, err = c.TrapctlAdmin(ctx, []byte("\necho SOL-MARK-$((6*7))\n"), "console", "cn001", "--for", "10s")
+	t.Logf("trapctl console cn001 (%v):\n%s", err, out)
+	if !regexp.MustCompile(`(?m)^SOL-MARK-42\r?$`).MatchString(out) {
+		t.Errorf("trapctl console cn001: the command's output SOL-MARK-42 did not come back over SOL")
+	}
+
 	// Off and on really stop and start the QEMU process.
 	if out, err := c.Trapctl(ctx, "power", "off", "cn002"); err != nil || strings.TrimSpace(out) != "cn002: off" {
 		t.Errorf("power off cn002: %v %q", err, out)
@@ -156,7 +165,7 @@ func TestPower(t *testing.T) {
 	if out, err := c.Trapctl(ctx, "audit"); err != nil {
 		t.Error(err)
 	} else {
-		for _, want := range []string{"power boot on cn[001-002]", "power off on cn002", "power on on cn002"} {
+		for _, want := range []string{"power boot on cn[001-002]", "power off on cn002", "power on on cn002", "console cn001"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("trapctl audit: no record %q:\n%s", want, out)
 			}
