@@ -72,6 +72,7 @@ import (
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
+	"github.com/disklesstrap/disklesstrap/bootsrv/power"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/nodeauth"
@@ -128,6 +129,8 @@ type Config struct {
 	// nodeauth.go). For tests of the handlers behind requireNode only;
 	// bootsrv never sets it.
 	NodeAuthOff bool
+	// Power reaches the nodes' BMCs (power.go); nil: IPMI over the LAN.
+	Power power.BMC
 }
 
 // API is bootsrv's HTTP handler.
@@ -227,6 +230,9 @@ func (a *API) routes() {
 	admin("PATCH /api/v1/nodes/{range}", a.setNodes)
 	admin("DELETE /api/v1/nodes/{range}", a.deleteNodes)
 	admin("POST /api/v1/mode", a.setMode)
+	admin("GET /api/v1/power", a.powerStatus)       // power.go
+	admin("POST /api/v1/power", a.powerChange)      // power.go
+	admin("POST /api/v1/console/{name}", a.console) // console.go: SOL, Upgrade: dt-console
 	admin("GET /api/v1/status", a.status)
 	admin("GET /api/v1/hostkeys", a.hostKeys)
 	admin("PUT /api/v1/images/{name}", a.putImage)

@@ -76,6 +76,12 @@ type Attrs struct {
 	// Postscripts names scripts in bootsrv's DATA/postscripts that the
 	// booted OS runs after its image profile's own (all in name order).
 	Postscripts *[]string `yaml:"postscripts" check:"postscript"`
+
+	// Power through the node's BMC over IPMI v2.0 LAN (see bmcchecks.go):
+	// the password is the name of a secret in bootsrv's store.
+	BMCAddress  *string `yaml:"bmc_address" check:"bmcaddress"`
+	BMCUser     *string `yaml:"bmc_user" check:"bmcuser"`
+	BMCPassword *string `yaml:"bmc_password" check:"secretname"`
 }
 
 // checks validate one string value of an attribute, by check tag.
@@ -100,6 +106,8 @@ var checks = map[string]func(string) error{
 	"secretname":     checkSecretName,
 	"chapuser":       checkCHAPUser,
 	"export":         checkExport,
+	"bmcaddress":     checkBMCAddress,
+	"bmcuser":        checkBMCUser,
 	// mode install
 	"script":     checkScript,
 	"disk":       checkDisk,

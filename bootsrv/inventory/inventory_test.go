@@ -163,7 +163,8 @@ func TestAttrsFields(t *testing.T) {
 		"discovery_chap_user", "discovery_chap_secret", "discovery_mutual_chap_user", "discovery_mutual_chap_secret",
 		"statelite", "nfsroot", "data_export",
 		"partscript", "postscript", "install_disk", "install_wipe", "bootloader", "install_cmdline",
-		"postscripts"}
+		"postscripts",
+		"bmc_address", "bmc_user", "bmc_password"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

@@ -6,7 +6,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		nodeList, nodeShow, nodeAdd, nodeSet, nodeDelete, nodeInventory,
-		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd,
+		modeSet, statusCmd, eventsCmd, hostkeysCmd, sshCmd, powerCmd, consoleCmd,
 		luksPush, secretPush, secretSet, secretShow,
 		imagePack, imageLite, imageEncrypt, imageList, imageShow, imageDelete, imageSwarm,
 		imageBuild, imageProfileShow, imageDiff, postscriptsCmd,

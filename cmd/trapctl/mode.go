@@ -2,24 +2,44 @@ package main
 
 import (
 	"flag"
+	"time"
 
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
 
-var modeSetOnce bool
+var (
+	modeSetOnce   bool
+	modeSetReboot bool
+	modeSetWait   time.Duration
+)
 
 var modeSet = &command{
-	name: "mode set", args: "RANGE MODE [--once]", summary: "switch the boot mode of nodes (--once: next boot only)",
-	help:    "MODE is one of trap, discovery, ramroot, iscsi, statelite, install, local, service.",
+	name: "mode set", args: "RANGE MODE [--once] [--reboot [--wait D]]", summary: "switch the boot mode of nodes (--once: next boot only)",
+	help: "MODE is one of trap, discovery, ramroot, iscsi, statelite, install, local, service.\n" +
+		"--reboot then boots the nodes through their BMCs (reset, or on when off; see trapctl power);\n" +
+		"--wait D waits up to D until every node reports its new mode's phase, printing progress and\n" +
+		"the nodes that did not make it.",
 	minArgs: 2, maxArgs: 2,
 	flags: func(fs *flag.FlagSet) {
 		fs.BoolVar(&modeSetOnce, "once", false, "next boot only, then back to the persistent mode")
+		fs.BoolVar(&modeSetReboot, "reboot", false, "boot the nodes through their BMCs after the switch")
+		fs.DurationVar(&modeSetWait, "wait", 0, "with --reboot: wait this long for every node to reach the new mode's phase")
+		powerFlags(fs)
 	},
 	run: func(e *env, args []string) error {
 		mode, err := manifest.ParseMode(args[1])
 		if err != nil {
 			return usagef("%v", err)
+		}
+		if modeSetWait != 0 && !modeSetReboot {
+			return usagef("--wait needs --reboot")
+		}
+		if modeSetWait < 0 {
+			return usagef("--wait: want a positive duration, got %v", modeSetWait)
+		}
+		if modeSetReboot {
+			return modeSetAndReboot(e, args[0], mode)
 		}
 		res, err := e.client().SetMode(e.ctx, api.ModeSet{Range: args[0], Mode: mode, Once: modeSetOnce})
 		if err != nil {

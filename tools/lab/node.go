@@ -29,11 +29,16 @@ func (n *Node) Alive() bool { return n.Proc.Alive() }
 func (n *Node) Elapsed() time.Duration { return time.Since(n.Started) }
 
 // Stop closes the console connection and stops QEMU (SIGTERM, then
-// SIGKILL) and waits for it.
+// SIGKILL) and waits for it; a node behind a BMC loses its BMC too.
 func (n *Node) Stop() error {
 	cerr := n.closeConsole()
 	if err := n.Proc.Stop(); err != nil {
 		return err
+	}
+	if n.BMC != nil {
+		if err := killPIDFile(n.BMC.PIDFile); err != nil {
+			return err
+		}
 	}
 	return cerr
 }

@@ -80,6 +80,9 @@ type Node struct {
 	Taps    []string
 	Started time.Time // when QEMU was started: the boot clock
 	Proc    *Proc
+	// BMC is the node's simulated BMC (BootBMC); nil for a plain node,
+	// whose Proc is QEMU itself.
+	BMC *BMC
 	nodePaths
 
 	connMu sync.Mutex
@@ -213,38 +216,7 @@ const maxSocketPath = 107
 // to bridge i and starts QEMU inside the namespace. The node is stopped by
 // Close (or Node.Stop); its taps are removed after QEMU exits.
 func (l *Lab) Boot(spec NodeSpec) (*Node, error) {
-	if l.isClosed() {
-		return nil, fmt.Errorf("node %s: lab closed", spec.Name)
-	}
-	l.mu.Lock()
-	if l.nodeNames == nil {
-		l.nodeNames = map[string]bool{}
-	}
-	if l.nodeNames[spec.Name] {
-		l.mu.Unlock()
-		return nil, fmt.Errorf("node %s: already booted in this lab", spec.Name)
-	}
-	l.nodeNames[spec.Name] = true
-	index := len(l.nodeNames)
-	l.mu.Unlock()
-	s, err := spec.normalize(len(l.opts.Bridges), index)
-	if err != nil {
-		return nil, err
-	}
-	p := l.nodePaths(s.Name)
-	if len(p.SocketPath) > maxSocketPath || len(p.QMPPath) > maxSocketPath {
-		return nil, fmt.Errorf("node %s: socket path %s longer than %d bytes (use a shorter lab Dir)", s.Name, p.QMPPath, maxSocketPath)
-	}
-	for _, f := range []string{p.ConsolePath, p.SocketPath, p.QMPPath} {
-		_ = os.Remove(f)
-	}
-	if s.Firmware == UEFI {
-		p.VarsPath = filepath.Join(l.dir, s.Name+".vars.fd")
-		if err := copyFile(l.opts.OVMFVars, p.VarsPath); err != nil {
-			return nil, fmt.Errorf("node %s: OVMF vars: %w", s.Name, err)
-		}
-	}
-	taps, err := l.createTaps(s)
+	s, p, taps, err := l.prepareNode(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -255,12 +227,55 @@ func (l *Lab) Boot(spec NodeSpec) (*Node, error) {
 		return nil, fmt.Errorf("node %s: %w", s.Name, err)
 	}
 	n := &Node{Name: s.Name, Spec: s, MACs: s.MACs, Taps: taps, Started: proc.Started, Proc: proc, nodePaths: p}
+	l.addNode(n)
+	l.log.Info("lab node booting", "node", s.Name, "firmware", s.Firmware, "macs", s.MACs, "pid", proc.PID())
+	return n, nil
+}
+
+// prepareNode registers the node's name, normalizes its spec, clears its
+// console files, copies UEFI variables and creates its taps.
+func (l *Lab) prepareNode(spec NodeSpec) (NodeSpec, nodePaths, []string, error) {
+	if l.isClosed() {
+		return spec, nodePaths{}, nil, fmt.Errorf("node %s: lab closed", spec.Name)
+	}
+	l.mu.Lock()
+	if l.nodeNames == nil {
+		l.nodeNames = map[string]bool{}
+	}
+	if l.nodeNames[spec.Name] {
+		l.mu.Unlock()
+		return spec, nodePaths{}, nil, fmt.Errorf("node %s: already booted in this lab", spec.Name)
+	}
+	l.nodeNames[spec.Name] = true
+	index := len(l.nodeNames)
+	l.mu.Unlock()
+	s, err := spec.normalize(len(l.opts.Bridges), index)
+	if err != nil {
+		return s, nodePaths{}, nil, err
+	}
+	p := l.nodePaths(s.Name)
+	if len(p.SocketPath) > maxSocketPath || len(p.QMPPath) > maxSocketPath {
+		return s, p, nil, fmt.Errorf("node %s: socket path %s longer than %d bytes (use a shorter lab Dir)", s.Name, p.QMPPath, maxSocketPath)
+	}
+	for _, f := range []string{p.ConsolePath, p.SocketPath, p.QMPPath} {
+		_ = os.Remove(f)
+	}
+	if s.Firmware == UEFI {
+		p.VarsPath = filepath.Join(l.dir, s.Name+".vars.fd")
+		if err := copyFile(l.opts.OVMFVars, p.VarsPath); err != nil {
+			return s, p, nil, fmt.Errorf("node %s: OVMF vars: %w", s.Name, err)
+		}
+	}
+	taps, err := l.createTaps(s)
+	return s, p, taps, err
+}
+
+// addNode records a started node and closes its console connection at Close.
+func (l *Lab) addNode(n *Node) {
 	l.mu.Lock()
 	l.nodes = append(l.nodes, n)
 	l.mu.Unlock()
-	l.push("console of "+s.Name, n.closeConsole)
-	l.log.Info("lab node booting", "node", s.Name, "firmware", s.Firmware, "macs", s.MACs, "pid", proc.PID())
-	return n, nil
+	l.push("console of "+n.Name, n.closeConsole)
 }
 
 func (l *Lab) createTaps(s NodeSpec) ([]string, error) {

@@ -43,6 +43,10 @@ type Node struct {
 	// Disks are raw or qcow2 image files attached as virtio disks (after
 	// the NIC in boot order), DiskSerials their serial numbers.
 	Disks, DiskSerials []string
+	// BMC, when set, boots the node behind a simulated BMC (ipmi_sim) with
+	// this LAN address and user (lab.BootBMC); the inventory's bmc_*
+	// attributes are the caller's (Attrs).
+	BMC *lab.BMCSpec
 }
 
 // Options configures a lab cluster.
@@ -237,8 +241,13 @@ func (c *Cluster) StopBootsrv() error {
 func (c *Cluster) Boot(name string) (*lab.Node, error) {
 	for _, n := range c.opts.Nodes {
 		if n.Name == name {
-			node, err := c.Lab.Boot(lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: n.macs(), MemoryMB: 768,
-				Disks: n.Disks, DiskSerials: n.DiskSerials})
+			spec := lab.NodeSpec{Name: n.Name, Firmware: n.Firmware, MACs: n.macs(), MemoryMB: 768,
+				Disks: n.Disks, DiskSerials: n.DiskSerials}
+			boot := c.Lab.Boot
+			if n.BMC != nil {
+				boot = func(s lab.NodeSpec) (*lab.Node, error) { return c.Lab.BootBMC(s, *n.BMC) }
+			}
+			node, err := boot(spec)
 			if err != nil {
 				return nil, err
 			}
