@@ -16,8 +16,8 @@ import (
 
 var imageBuildOpts struct {
 	name, profiles, work, cache, layers string
-	epoch                       int64
-	replace, dryRun             bool
+	epoch                               int64
+	replace, dryRun                     bool
 }
 
 // defaultProfiles is where profiles are looked up: $DT_PROFILES, else

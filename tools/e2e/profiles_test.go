@@ -24,7 +24,7 @@ type profilesLab struct {
 	// unless a test sets another (TestImageBuilds starts empty).
 	layers string
 	build  func(profile, name string) (string, time.Duration, error)
-	sha      func(name string) string
+	sha    func(name string) string
 }
 
 // buildCompute builds and uploads images/profiles' compute as "compute";
