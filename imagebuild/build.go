@@ -94,6 +94,9 @@ func Profile(r *imageprofile.Resolved) api.ImageProfile {
 		Name: r.Name, Chain: r.Chain, Suite: r.Suite.Value, Mirror: r.Mirror.Value, Variant: r.Variant.Value,
 		Packages: r.PackageNames(), Postscripts: r.PostscriptNames(),
 	}
+	if r.IsDiskful() {
+		p.Diskful, p.Kernel = true, r.Kernel.Value
+	}
 	for _, e := range r.Exclude {
 		p.Exclude = append(p.Exclude, e.Value)
 	}

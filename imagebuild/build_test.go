@@ -43,6 +43,15 @@ func (f *fakeRunner) Run(ctx context.Context, log io.Writer, env []string, name 
 		for _, p := range args[9:] {
 			os.MkdirAll(filepath.Join(root, "var/lib/fake-apt"), 0o755)
 			os.WriteFile(filepath.Join(root, "var/lib/fake-apt", p), nil, 0o644)
+			for _, f := range map[string][]string{
+				"linux-image-amd64":  {"boot/vmlinuz-6.1.0-9-amd64", "boot/initrd.img-6.1.0-9-amd64"},
+				"grub2-common":       {"usr/sbin/grub-install", "usr/sbin/grub-mkconfig"},
+				"grub-pc-bin":        {"usr/lib/grub/i386-pc/normal.mod"},
+				"grub-efi-amd64-bin": {"usr/lib/grub/x86_64-efi/normal.mod"},
+			}[p] {
+				os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
+				os.WriteFile(filepath.Join(root, f), nil, 0o644)
+			}
 		}
 	case name == "mmdebstrap":
 		root := args[len(args)-2]
@@ -243,6 +252,52 @@ func TestBuildRefusals(t *testing.T) {
 				t.Errorf("a failed build left an image")
 			}
 		})
+	}
+}
+
+// TestBuildDiskful: a diskful profile's kernel and grub go into its
+// package layer and the image; an image without them (a kernel package
+// that brings none) is refused naming what lacks, and no image is left.
+func TestBuildDiskful(t *testing.T) {
+	if _, err := exec.LookPath("mksquashfs"); err != nil {
+		t.Skip("mksquashfs not installed (make lab-deps)")
+	}
+	set := testSet(t)
+	for name, body := range map[string]string{
+		"disk.yaml":   "inherits: [compute]\ndiskful: true\n",
+		"broken.yaml": "inherits: [disk]\nkernel: linux-image-nothing\n",
+	} {
+		if err := os.WriteFile(filepath.Join(set.Dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := set.Resolve("disk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	f := &fakeRunner{}
+	res, err := Build(context.Background(), r, Options{Work: work, Runner: f, Fetch: fakeRelease("R")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(f.cmds, "\n"); !strings.Contains(all, "dt-apt "+res.Root+" - grub-efi-amd64-bin grub-pc-bin grub2-common initramfs-tools linux-image-amd64\n") {
+		t.Errorf("the kernel and grub are not the image's own packages:\n%s", all)
+	}
+	if !res.Profile.Diskful || res.Profile.Kernel != "linux-image-amd64" {
+		t.Errorf("image record: diskful %v kernel %q", res.Profile.Diskful, res.Profile.Kernel)
+	}
+	r, err = set.Resolve("broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work = t.TempDir()
+	_, err = Build(context.Background(), r, Options{Work: work, Runner: &fakeRunner{}, Fetch: fakeRelease("R")})
+	if want := "diskful image (disk:2) lacks /boot/vmlinuz-*, /boot/initrd.img-*: check the kernel package linux-image-nothing (from broken:2)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(work, "broken.squashfs")); err == nil {
+		t.Errorf("a refused diskful build left an image")
 	}
 }
 

@@ -88,7 +88,32 @@ func steps(b *build) []Step {
 		Step{Name: "exclude", Desc: fmt.Sprintf("remove %d path(s)/glob(s) (inside the root)", len(r.Exclude)), Run: (*build).exclude},
 		Step{Name: "scrub", Desc: "machine-id emptied; SSH host keys, random seeds, logs, package lists and caches removed", Run: (*build).scrub},
 	)
+	if r.IsDiskful() {
+		s = append(s, Step{Name: "diskful", Desc: fmt.Sprintf("check the kernel (%s), its initramfs and grub for BIOS and UEFI are in the image (diskful from %s)", r.Kernel.Value, r.Diskful.From), Run: (*build).diskful})
+	}
 	return s
+}
+
+// Diskful lists what mode install needs in a diskful image (globs in the
+// image root): a kernel and its initramfs in /boot, grub-install and
+// grub-mkconfig, grub's BIOS and UEFI modules.
+var Diskful = []string{"/boot/vmlinuz-*", "/boot/initrd.img-*", "/usr/sbin/grub-install", "/usr/sbin/grub-mkconfig", "/usr/lib/grub/i386-pc/normal.mod", "/usr/lib/grub/x86_64-efi/normal.mod"}
+
+// diskful checks the image can be installed: everything in Diskful is
+// there (an exclude or a postinstall may have removed it).
+func (b *build) diskful(ctx context.Context) error {
+	var missing []string
+	for _, g := range Diskful {
+		if m, _ := filepath.Glob(b.root + g); len(m) == 0 {
+			missing = append(missing, g)
+		} else {
+			fmt.Fprintf(b.log, "diskful: %s\n", strings.TrimPrefix(m[len(m)-1], b.root))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("diskful image (%s) lacks %s: check the kernel package %s (from %s) and the exclusions", b.resolved.Diskful.From, strings.Join(missing, ", "), b.resolved.Kernel.Value, b.resolved.Kernel.From)
+	}
+	return nil
 }
 
 // mirror reads the mirror's state and the tool's version and keys the
