@@ -364,6 +364,9 @@ func checkDiskful(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *l
 	} else {
 		t.Logf("%s from its disk:\n%s", name, out)
 	}
+	if evs, err := c.Trapctl(ctx, "events", name); err == nil {
+		t.Logf("trapctl events %s:\n%s", name, tail(evs, 15))
+	}
 }
 
 func hostTrapctl(ctx context.Context, t *testing.T, c *labcluster.Cluster) func(args ...string) (string, error) {
