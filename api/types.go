@@ -173,6 +173,8 @@ type ImageProfile struct {
 	Suite       string   `json:"suite"`
 	Mirror      string   `json:"mirror"`
 	Variant     string   `json:"variant,omitempty"`
+	Diskful     bool     `json:"diskful,omitempty"` // a kernel, its initramfs and grub: installable (mode install)
+	Kernel      string   `json:"kernel,omitempty"`  // the kernel package of a diskful image
 	Packages    []string `json:"packages,omitempty"`
 	Exclude     []string `json:"exclude,omitempty"`
 	Files       []string `json:"files,omitempty"`       // "DEST MODE OWNER (PROFILE)"

@@ -33,6 +33,11 @@ type Options struct {
 	Work string
 	// Cache keeps downloaded .debs between builds ("" : no cache).
 	Cache string
+	// Layers keeps package layers between builds (default WORK/layers):
+	// see Layer.
+	Layers string
+	// Fetch reads the mirror's InRelease (default FetchRelease).
+	Fetch func(ctx context.Context, url string) ([]byte, error)
 	// Epoch is SOURCE_DATE_EPOCH (0: $SOURCE_DATE_EPOCH, else DefaultEpoch).
 	Epoch int64
 	// Runner runs commands (default ExecRunner).
@@ -65,6 +70,18 @@ type build struct {
 	root        string
 	log         io.Writer
 	profileJSON []byte
+	layers      []Layer  // below the image, keyed by the mirror step
+	leaf        []string // the image's own packages, installed on the top layer
+	from        int      // the highest cached layer (-1: none)
+}
+
+func newBuild(r *imageprofile.Resolved, opt Options) *build {
+	if opt.Layers == "" {
+		opt.Layers = filepath.Join(opt.Work, "layers")
+	}
+	b := &build{opt: opt, resolved: r, root: filepath.Join(opt.Work, "root"), from: -1}
+	b.layers, b.leaf = splitLayers(r)
+	return b
 }
 
 func (b *build) env() []string {
@@ -76,6 +93,9 @@ func Profile(r *imageprofile.Resolved) api.ImageProfile {
 	p := api.ImageProfile{
 		Name: r.Name, Chain: r.Chain, Suite: r.Suite.Value, Mirror: r.Mirror.Value, Variant: r.Variant.Value,
 		Packages: r.PackageNames(), Postscripts: r.PostscriptNames(),
+	}
+	if r.IsDiskful() {
+		p.Diskful, p.Kernel = true, r.Kernel.Value
 	}
 	for _, e := range r.Exclude {
 		p.Exclude = append(p.Exclude, e.Value)
@@ -91,8 +111,7 @@ func Profile(r *imageprofile.Resolved) api.ImageProfile {
 
 // Plan returns the steps Build would run, for printing.
 func Plan(r *imageprofile.Resolved, opt Options) []Step {
-	b := &build{opt: opt, resolved: r, root: filepath.Join(opt.Work, "root")}
-	return steps(b)
+	return steps(newBuild(r, opt))
 }
 
 // Build builds r's image in opt.Work. It needs root (mmdebstrap's root
@@ -107,6 +126,9 @@ func Build(ctx context.Context, r *imageprofile.Resolved, opt Options) (*Result,
 	if opt.Name == "" {
 		opt.Name = r.Name
 	}
+	if opt.Fetch == nil {
+		opt.Fetch = FetchRelease
+	}
 	if opt.Epoch == 0 {
 		if e, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil && e > 0 {
 			opt.Epoch = e
@@ -114,8 +136,8 @@ func Build(ctx context.Context, r *imageprofile.Resolved, opt Options) (*Result,
 			opt.Epoch = DefaultEpoch
 		}
 	}
-	if strings.ContainsAny(opt.Cache, " \t\n'\"") {
-		return nil, fmt.Errorf("package cache %q: no spaces or quotes in the path (mmdebstrap hooks)", opt.Cache)
+	if strings.ContainsAny(opt.Cache+opt.Layers, " \t\n'\"") {
+		return nil, fmt.Errorf("package cache %q, layer cache %q: no spaces or quotes in the paths (mmdebstrap hooks)", opt.Cache, opt.Layers)
 	}
 	if opt.Cache != "" {
 		if err := os.MkdirAll(opt.Cache, 0o755); err != nil {
@@ -133,7 +155,8 @@ func Build(ctx context.Context, r *imageprofile.Resolved, opt Options) (*Result,
 	defer lf.Close()
 	prof := Profile(r)
 	pj, _ := json.MarshalIndent(prof, "", "  ")
-	b := &build{opt: opt, resolved: r, root: filepath.Join(opt.Work, "root"), log: lf, profileJSON: append(pj, '\n')}
+	b := newBuild(r, opt)
+	b.log, b.profileJSON = lf, append(pj, '\n')
 	res := &Result{Log: logPath, Root: b.root, Profile: prof}
 	fmt.Fprintf(lf, "image build %s from profile %s (chain %s), SOURCE_DATE_EPOCH=%d\n", opt.Name, r.Name, strings.Join(r.Chain, " -> "), opt.Epoch)
 	all := steps(b)
@@ -174,6 +197,7 @@ func Build(ctx context.Context, r *imageprofile.Resolved, opt Options) (*Result,
 	}
 	res.Steps = append(res.Steps, StepTime{"pack", took})
 	res.Image = info
+	pruneLayers(b.opt.Layers, KeepLayers, lf)
 	fmt.Fprintf(lf, "== pack: %s\nimage %s: %d bytes, %d files, sha256 %s\n", took.Round(time.Millisecond), info.Path, info.Size, info.Files, info.SHA256)
 	return res, nil
 }

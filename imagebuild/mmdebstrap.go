@@ -2,16 +2,19 @@ package imagebuild
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/disklesstrap/disklesstrap/imageprofile"
 )
 
-// MmdebstrapArgs returns mmdebstrap's arguments for r into root. With a
-// cache folder the .debs are copied in before download and back out after
+// MmdebstrapArgs returns mmdebstrap's arguments for the first layer of
+// r's image (pkgs on r's variant) into root. The package lists are kept
+// (the layers above install with apt from them; the scrub step removes
+// them from the image). With a cache folder the .debs are copied in before download and back out after
 // install (the recipe of mmdebstrap(1)), so a rebuild downloads only what
 // is new. Docs, man pages and locales never reach the disk (dpkg
 // path-exclude), which keeps a ramroot image small.
-func MmdebstrapArgs(r *imageprofile.Resolved, root, cache string) []string {
+func MmdebstrapArgs(r *imageprofile.Resolved, pkgs []string, root, cache string) []string {
 	args := []string{
 		"--mode=auto",
 		"--variant=" + r.Variant.Value,
@@ -23,9 +26,10 @@ func MmdebstrapArgs(r *imageprofile.Resolved, root, cache string) []string {
 		"--dpkgopt=path-exclude=/usr/share/locale/*",
 		"--dpkgopt=path-include=/usr/share/locale/locale.alias",
 		"--aptopt=Acquire::Retries \"3\"",
+		"--skip=cleanup/apt/lists",
 	}
-	if pk := r.PackageNames(); len(pk) > 0 {
-		args = append(args, "--include="+join(pk, ","))
+	if len(pkgs) > 0 {
+		args = append(args, "--include="+strings.Join(pkgs, ","))
 	}
 	if cache != "" {
 		c := filepath.Clean(cache)
@@ -38,15 +42,4 @@ func MmdebstrapArgs(r *imageprofile.Resolved, root, cache string) []string {
 		)
 	}
 	return append(args, r.Suite.Value, root, r.Mirror.Value)
-}
-
-func join(s []string, sep string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += sep
-		}
-		out += v
-	}
-	return out
 }

@@ -48,11 +48,25 @@ type Step struct {
 // steps returns the build's steps in order.
 func steps(b *build) []Step {
 	r := b.resolved
+	layers, leaf := b.layers, b.leaf
 	s := []Step{{
-		Name: "mmdebstrap",
-		Desc: fmt.Sprintf("%s %s from %s (%s variant, %d packages)", "debian", r.Suite.Value, r.Mirror.Value, r.Variant.Value, len(r.Packages)),
-		Run:  (*build).mmdebstrap,
+		Name: "mirror",
+		Desc: fmt.Sprintf("mirror state (%s), layer keys, layer cache %s", releaseURL(r.Mirror.Value, r.Suite.Value), b.opt.Layers),
+		Run:  (*build).mirror,
 	}}
+	for i, l := range layers {
+		i, l := i, l
+		how := fmt.Sprintf("mmdebstrap debian %s from %s (%s variant), %d package(s) of %s", r.Suite.Value, r.Mirror.Value, r.Variant.Value, len(l.Packages), l.Profile)
+		if i > 0 {
+			how = fmt.Sprintf("apt-get install %s on the layer below", strings.Join(l.Packages, " "))
+		}
+		s = append(s, Step{Name: "layer " + l.Profile, Desc: how + " (unless cached)", Run: func(b *build, ctx context.Context) error { return b.layer(ctx, i) }})
+	}
+	s = append(s, Step{
+		Name: "packages " + r.Name,
+		Desc: fmt.Sprintf("copy the top layer to the root, apt-get install %d package(s) of %s: %s", len(leaf), r.Name, strings.Join(leaf, " ")),
+		Run:  (*build).packages,
+	})
 	for i, f := range r.Files {
 		f := f
 		s = append(s, Step{
@@ -74,23 +88,119 @@ func steps(b *build) []Step {
 		Step{Name: "exclude", Desc: fmt.Sprintf("remove %d path(s)/glob(s) (inside the root)", len(r.Exclude)), Run: (*build).exclude},
 		Step{Name: "scrub", Desc: "machine-id emptied; SSH host keys, random seeds, logs, package lists and caches removed", Run: (*build).scrub},
 	)
+	if r.IsDiskful() {
+		s = append(s, Step{Name: "diskful", Desc: fmt.Sprintf("check the kernel (%s), its initramfs and grub for BIOS and UEFI are in the image (diskful from %s)", r.Kernel.Value, r.Diskful.From), Run: (*build).diskful})
+	}
 	return s
 }
 
-func (b *build) mmdebstrap(ctx context.Context) error {
-	if err := os.RemoveAll(b.root); err != nil {
-		return err
+// Diskful lists what mode install needs in a diskful image (globs in the
+// image root): a kernel and its initramfs in /boot, grub-install and
+// grub-mkconfig, grub's BIOS and UEFI modules.
+var Diskful = []string{"/boot/vmlinuz-*", "/boot/initrd.img-*", "/usr/sbin/grub-install", "/usr/sbin/grub-mkconfig", "/usr/lib/grub/i386-pc/normal.mod", "/usr/lib/grub/x86_64-efi/normal.mod"}
+
+// diskful checks the image can be installed: everything in Diskful is
+// there (an exclude or a postinstall may have removed it).
+func (b *build) diskful(ctx context.Context) error {
+	var missing []string
+	for _, g := range Diskful {
+		if m, _ := filepath.Glob(b.root + g); len(m) == 0 {
+			missing = append(missing, g)
+		} else {
+			fmt.Fprintf(b.log, "diskful: %s\n", strings.TrimPrefix(m[len(m)-1], b.root))
+		}
 	}
-	args := MmdebstrapArgs(b.resolved, b.root, b.opt.Cache)
-	fmt.Fprintf(b.log, "$ %s\n", cmdline("mmdebstrap", args...))
-	var out bytes.Buffer
-	err := b.opt.Runner.Run(ctx, teeWriter{b.log, &out}, b.env(), "mmdebstrap", args...)
-	if err == nil {
+	if len(missing) > 0 {
+		return fmt.Errorf("diskful image (%s) lacks %s: check the kernel package %s (from %s) and the exclusions", b.resolved.Diskful.From, strings.Join(missing, ", "), b.resolved.Kernel.Value, b.resolved.Kernel.From)
+	}
+	return nil
+}
+
+// mirror reads the mirror's state and the tool's version and keys the
+// layers with them; it says which layers are cached.
+func (b *build) mirror(ctx context.Context) error {
+	r := b.resolved
+	url := releaseURL(r.Mirror.Value, r.Suite.Value)
+	rel, err := b.opt.Fetch(ctx, url)
+	if err != nil {
+		return fmt.Errorf("mirror state: %w", err)
+	}
+	var ver bytes.Buffer
+	if err := b.opt.Runner.Run(ctx, &ver, nil, "mmdebstrap", "--version"); err != nil {
+		return fmt.Errorf("mmdebstrap --version: %w", err)
+	}
+	keyLayers(b.layers, r, strings.TrimSpace(ver.String()), sha(string(rel)), b.opt.Epoch)
+	fmt.Fprintf(b.log, "%s: sha256 %s\n", url, sha(string(rel)))
+	if err := os.MkdirAll(b.opt.Layers, 0o755); err != nil {
+		return fmt.Errorf("layer cache: %w", err)
+	}
+	b.from = -1
+	for i, l := range b.layers {
+		state := "to build"
+		if b.cached(l) {
+			state, b.from = "cached", i
+		}
+		fmt.Fprintf(b.log, "layer %d %s %s: %s (%s)\n", i, l.Profile, l.Key[:12], strings.Join(l.Packages, " "), state)
+	}
+	return nil
+}
+
+// layer makes layer i unless it or a layer above it is cached.
+func (b *build) layer(ctx context.Context, i int) error {
+	l := b.layers[i]
+	if i <= b.from {
+		fmt.Fprintf(b.log, "layer %s: cached (%s)\n", l.Key[:12], b.layerDir(b.layers[b.from]))
 		return nil
 	}
+	tmp := fmt.Sprintf("%s.tmp-%d", b.layerDir(l), os.Getpid())
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	var err error
+	if i == 0 {
+		err = b.mmdebstrap(ctx, tmp, l.Packages)
+	} else if err = b.copyTree(ctx, b.layerDir(b.layers[i-1]), tmp); err == nil {
+		err = b.aptInstall(ctx, tmp, l.Packages)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return b.storeLayer(tmp, l)
+}
+
+// packages copies the top layer into the root and installs the image's
+// own packages on it.
+func (b *build) packages(ctx context.Context) error {
+	top := b.layers[len(b.layers)-1]
+	for _, l := range b.layers {
+		b.touch(l)
+	}
+	if err := b.copyTree(ctx, b.layerDir(top), b.root); err != nil {
+		return fmt.Errorf("copy layer %s: %w", top.Key[:12], err)
+	}
+	if len(b.leaf) == 0 {
+		return nil
+	}
+	return b.aptInstall(ctx, b.root, b.leaf)
+}
+
+func (b *build) mmdebstrap(ctx context.Context, root string, pkgs []string) error {
+	args := MmdebstrapArgs(b.resolved, pkgs, root, b.opt.Cache)
+	fmt.Fprintf(b.log, "$ %s\n", cmdline("mmdebstrap", args...))
+	var out bytes.Buffer
+	if err := b.opt.Runner.Run(ctx, teeWriter{b.log, &out}, b.env(), "mmdebstrap", args...); err != nil {
+		return b.packageError(out.Bytes(), err)
+	}
+	return nil
+}
+
+// packageError names the profile's packages the mirror does not have
+// (apt's "Unable to locate package"), else err with the output's end.
+func (b *build) packageError(out []byte, err error) error {
 	var missing []string
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
 		if !strings.Contains(line, "Unable to locate package") && !strings.Contains(line, "has no installation candidate") {
@@ -107,7 +217,7 @@ func (b *build) mmdebstrap(ctx context.Context) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("package(s) not in %s %s: %s", b.resolved.Mirror.Value, b.resolved.Suite.Value, strings.Join(missing, ", "))
 	}
-	return fmt.Errorf("%w (last lines of the log:\n%s)", err, lastLines(out.String(), 8))
+	return fmt.Errorf("%w (last lines of the log:\n%s)", err, lastLines(string(out), 8))
 }
 
 func (b *build) syncFile(ctx context.Context, i int, f imageprofile.ResolvedFile) error {

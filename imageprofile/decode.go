@@ -14,7 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var keys = []string{"description", "inherits", "suite", "mirror", "variant", "packages", "exclude", "files", "postinstall", "postscripts"}
+var keys = []string{"description", "inherits", "suite", "mirror", "variant", "diskful", "kernel", "packages", "exclude", "files", "postinstall", "postscripts"}
 
 var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -107,6 +107,20 @@ func Parse(file string, data []byte) (*Profile, error) {
 			p.Variant = checked(l, v, k.Value, func(s string) error {
 				if !variants[s] {
 					return fmt.Errorf("unknown mmdebstrap variant %q (want essential, apt, minbase, required, ...)", s)
+				}
+				return nil
+			})
+		case "diskful":
+			p.Diskful = checked(l, v, k.Value, func(s string) error {
+				if s != "true" && s != "false" {
+					return fmt.Errorf("%q: want true or false", s)
+				}
+				return nil
+			})
+		case "kernel":
+			p.Kernel = checked(l, v, k.Value, func(s string) error {
+				if !packageRE.MatchString(s) || strings.HasPrefix(s, "-") {
+					return fmt.Errorf("invalid kernel package name %q (want e.g. linux-image-amd64)", s)
 				}
 				return nil
 			})

@@ -11,6 +11,8 @@
 //	suite: bookworm             # the package source; the nearest profile setting it wins
 //	mirror: http://deb.debian.org/debian
 //	variant: essential          # mmdebstrap --variant
+//	diskful: true               # for mode install: a kernel, its initramfs and grub in the image
+//	kernel: linux-image-amd64   # the kernel package of a diskful image (default)
 //	packages: [openssh-server, -nano]   # "-NAME" drops an inherited package
 //	exclude: [/usr/share/doc/*] # paths or globs removed after install
 //	files:

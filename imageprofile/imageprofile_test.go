@@ -43,6 +43,8 @@ func TestParseErrors(t *testing.T) {
 		{"dup postscript", "postscripts: [a/10-x.sh, b/10-x.sh]\n", "p.yaml:1: postscripts[1]: postscript 10-x.sh listed twice"},
 		{"not a mapping", "- a\n", "p.yaml:1: want a mapping"},
 		{"two docs", "suite: a\n---\nsuite: b\n", "more than one YAML document"},
+		{"diskful", "diskful: yes please\n", "p.yaml:1: diskful: \"yes please\": want true or false"},
+		{"kernel", "kernel: -linux\n", "p.yaml:1: kernel: invalid kernel package name \"-linux\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("/x/p.yaml", []byte(tc.yaml))
@@ -126,6 +128,42 @@ func TestResolveDiamondAndBlame(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("--blame output lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestResolveDiskful: diskful adds the kernel (the nearest profile's
+// kernel) and grub to the packages of the profile that asked, blamed on
+// its diskful line; a later profile can turn it off.
+func TestResolveDiskful(t *testing.T) {
+	s := writeSet(t, map[string]string{
+		"base.yaml":  "packages: [systemd]\nkernel: linux-image-cloud-amd64\n",
+		"disk.yaml":  "inherits: [base]\npackages: [procps]\ndiskful: true\n",
+		"ram.yaml":   "inherits: [disk]\ndiskful: false\n",
+		"again.yaml": "inherits: [disk]\npackages: [-grub-pc-bin]\n",
+	})
+	r, err := s.Resolve("disk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.PackageNames(), " "); got != "grub-efi-amd64-bin grub-pc-bin grub2-common initramfs-tools linux-image-cloud-amd64 procps systemd" {
+		t.Errorf("diskful packages = %s", got)
+	}
+	for _, p := range r.Packages {
+		if p.Value == "linux-image-cloud-amd64" && p.From.String() != "disk:3" {
+			t.Errorf("kernel blamed on %s, want disk:3 (the diskful line)", p.From)
+		}
+	}
+	var b bytes.Buffer
+	r.Write(&b, true)
+	if !strings.Contains(b.String(), "kernel       linux-image-cloud-amd64") || !strings.Contains(b.String(), "base:2") {
+		t.Errorf("--blame lacks the kernel and its origin:\n%s", b.String())
+	}
+	if r, _ := s.Resolve("ram"); r.IsDiskful() || strings.Contains(strings.Join(r.PackageNames(), " "), "linux-image") {
+		t.Errorf("diskful: false in a child still adds a kernel: %v", r.PackageNames())
+	}
+	// diskful's packages cannot be dropped by a child: the image must boot from disk.
+	if r, _ := s.Resolve("again"); !strings.Contains(strings.Join(r.PackageNames(), " "), "grub-pc-bin") {
+		t.Errorf("diskful image without grub-pc-bin: %v", r.PackageNames())
 	}
 }
 

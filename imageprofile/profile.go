@@ -15,6 +15,8 @@ type Profile struct {
 	Suite       *Value
 	Mirror      *Value
 	Variant     *Value
+	Diskful     *Value  // "true" or "false"
+	Kernel      *Value  // the kernel package of a diskful image
 	Packages    []Value // "-NAME" removes
 	Exclude     []Value
 	Files       []File

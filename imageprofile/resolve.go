@@ -14,7 +14,14 @@ const (
 	DefaultSuite   = "bookworm"
 	DefaultMirror  = "http://deb.debian.org/debian"
 	DefaultVariant = "essential"
+	DefaultKernel  = "linux-image-amd64"
 )
+
+// DiskfulPackages are installed with the kernel into a diskful image:
+// the initramfs generator and grub for BIOS and UEFI (grub-install,
+// grub-mkconfig and both targets' modules, without grub-pc's own disk
+// set-up: the install step runs grub-install on the node's disk).
+var DiskfulPackages = []string{"initramfs-tools", "grub2-common", "grub-pc-bin", "grub-efi-amd64-bin"}
 
 // Set is a folder of profiles: NAME.yaml each.
 type Set struct {

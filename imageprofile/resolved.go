@@ -39,6 +39,8 @@ type Resolved struct {
 	Suite       Entry
 	Mirror      Entry
 	Variant     Entry
+	Diskful     Entry   // "true": the image carries a kernel and grub (mode install)
+	Kernel      Entry   // the kernel package of a diskful image
 	Packages    []Entry // sorted by name
 	Exclude     []Entry // chain order
 	Files       []ResolvedFile
@@ -62,6 +64,8 @@ func (s *Set) Resolve(name string) (*Resolved, error) {
 		Suite:   Entry{DefaultSuite, From{Profile: "(default)"}},
 		Mirror:  Entry{DefaultMirror, From{Profile: "(default)"}},
 		Variant: Entry{DefaultVariant, From{Profile: "(default)"}},
+		Diskful: Entry{"false", From{Profile: "(default)"}},
+		Kernel:  Entry{DefaultKernel, From{Profile: "(default)"}},
 	}
 	pkgs := map[string]Entry{}
 	files := map[string]ResolvedFile{}
@@ -78,6 +82,12 @@ func (s *Set) Resolve(name string) (*Resolved, error) {
 		}
 		if p.Variant != nil {
 			r.Variant = Entry{p.Variant.S, from(p.Variant.Line)}
+		}
+		if p.Diskful != nil {
+			r.Diskful = Entry{p.Diskful.S, from(p.Diskful.Line)}
+		}
+		if p.Kernel != nil {
+			r.Kernel = Entry{p.Kernel.S, from(p.Kernel.Line)}
 		}
 		for _, v := range p.Packages {
 			if n, ok := strings.CutPrefix(v.S, "-"); ok {
@@ -104,6 +114,15 @@ func (s *Set) Resolve(name string) (*Resolved, error) {
 			posts[filepath.Base(v.S)] = Entry{v.S, from(v.Line)}
 		}
 	}
+	if r.IsDiskful() {
+		// The kernel and the boot loader belong to the profile that asked
+		// for them (its package layer).
+		for _, n := range append([]string{r.Kernel.Value}, DiskfulPackages...) {
+			if _, ok := pkgs[n]; !ok {
+				pkgs[n] = Entry{n, r.Diskful.From}
+			}
+		}
+	}
 	for _, e := range pkgs {
 		r.Packages = append(r.Packages, e)
 	}
@@ -119,6 +138,10 @@ func (s *Set) Resolve(name string) (*Resolved, error) {
 	})
 	return r, nil
 }
+
+// IsDiskful reports whether the image is to be installed on disks (mode
+// install): it then carries a kernel, an initramfs and grub.
+func (r *Resolved) IsDiskful() bool { return r.Diskful.Value == "true" }
 
 // PackageNames returns the resolved package names, sorted.
 func (r *Resolved) PackageNames() []string {

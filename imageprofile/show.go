@@ -24,6 +24,10 @@ func (r *Resolved) Write(w io.Writer, blame bool) error {
 	line("suite", r.Suite.Value, r.Suite.From)
 	line("mirror", r.Mirror.Value, r.Mirror.From)
 	line("variant", r.Variant.Value, r.Variant.From)
+	line("diskful", r.Diskful.Value, r.Diskful.From)
+	if r.IsDiskful() {
+		line("kernel", r.Kernel.Value, r.Kernel.From)
+	}
 	for _, e := range r.Packages {
 		line("package", e.Value, e.From)
 	}

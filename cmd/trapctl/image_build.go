@@ -15,9 +15,9 @@ import (
 )
 
 var imageBuildOpts struct {
-	name, profiles, work, cache string
-	epoch                       int64
-	replace, dryRun             bool
+	name, profiles, work, cache, layers string
+	epoch                               int64
+	replace, dryRun                     bool
 }
 
 // defaultProfiles is where profiles are looked up: $DT_PROFILES, else
@@ -38,10 +38,22 @@ func defaultCache() string {
 	return "/var/cache/disklesstrap/apt-archives"
 }
 
+// defaultLayers is the package layer cache: $DT_CACHE/image-layers, else
+// /var/cache/disklesstrap/image-layers.
+func defaultLayers() string {
+	if d := os.Getenv("DT_CACHE"); d != "" {
+		return filepath.Join(d, "image-layers")
+	}
+	return "/var/cache/disklesstrap/image-layers"
+}
+
 var imageBuild = &command{
 	name: "image build", args: "PROFILE [--name NAME]", summary: "build an OS image from a profile chain (mmdebstrap), pack and upload it",
 	help: `Resolves PROFILE's inheritance chain (--profiles), builds the Debian root
-with mmdebstrap (packages cached in --cache), applies synced files,
+in package layers (the parents' packages: mmdebstrap, each layer cached
+in --layers under the hash of what determines it, mirror state included;
+the profile's own packages installed with apt on a copy of the top layer
+in every build), with .debs cached in --cache, applies synced files,
 postinstall scripts (base first), the first-boot unit with the postscripts,
 and exclusions; removes per-node and random state; packs a reproducible
 squashfs (every time = SOURCE_DATE_EPOCH) and uploads it with the resolved
@@ -55,6 +67,7 @@ stay in --work. Nothing is uploaded when a step fails.`,
 		fs.StringVar(&o.profiles, "profiles", defaultProfiles(), "profile folder ($DT_PROFILES)")
 		fs.StringVar(&o.work, "work", "", "build folder (default /var/tmp/disklesstrap-build/NAME)")
 		fs.StringVar(&o.cache, "cache", defaultCache(), "downloaded .deb cache (\"\": none)")
+		fs.StringVar(&o.layers, "layers", defaultLayers(), "package layer cache (\"\": WORK/layers)")
 		fs.Int64Var(&o.epoch, "epoch", 0, "SOURCE_DATE_EPOCH of the image (default $SOURCE_DATE_EPOCH, else 2024-01-01)")
 		fs.BoolVar(&o.replace, "replace", false, "replace an existing image of the same name")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "print the resolved chain and the steps, build nothing")
@@ -77,7 +90,7 @@ func runImageBuild(e *env, args []string) error {
 	if work == "" {
 		work = filepath.Join("/var/tmp/disklesstrap-build", name)
 	}
-	bopt := imagebuild.Options{Name: name, Work: work, Cache: o.cache, Epoch: o.epoch}
+	bopt := imagebuild.Options{Name: name, Work: work, Cache: o.cache, Layers: o.layers, Epoch: o.epoch}
 	if o.dryRun {
 		fmt.Fprintf(e.stdout, "image %s from profile %s (chain %s)\n", name, r.Name, strings.Join(r.Chain, " -> "))
 		for i, s := range imagebuild.Plan(r, bopt) {

@@ -21,7 +21,8 @@ import (
 // EFI/BOOT/BOOTX64.EFI, which firmware boots from the disk without an
 // NVRAM entry, so the node's boot order keeps PXE first) when an ESP is
 // mounted at /sysroot/boot/efi. Then grub.cfg: the image's grub-mkconfig
-// when it has one and /etc/grub.d, else one written here for the
+// (install_cmdline as GRUB_CMDLINE_LINUX) when it has one and
+// /etc/grub.d, else one written here for the
 // newest /boot/vmlinuz-* with root=UUID=. Bootloader none does nothing.
 type Bootloader struct {
 	Kind     string // manifest.BootloaderGrub or BootloaderNone
@@ -98,7 +99,9 @@ func (s *Bootloader) Run(ctx context.Context, env *plan.Env) (err error) {
 		}
 	}
 	if h.Exists(root+"/usr/sbin/grub-mkconfig") && h.Exists(root+"/etc/grub.d") {
-		if _, err := env.Run.Run(ctx, "chroot", root, "/usr/sbin/grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
+		// install_cmdline reaches the OS through grub-mkconfig's
+		// GRUB_CMDLINE_LINUX (an image's /etc/default/grub may set its own).
+		if _, err := env.Run.Run(ctx, "chroot", root, "/usr/bin/env", "GRUB_CMDLINE_LINUX="+s.Cmdline, "/usr/sbin/grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
 			return fmt.Errorf("grub-mkconfig: %w", err)
 		}
 	}
