@@ -33,6 +33,7 @@ type Config struct {
 	ConfigPath string // cluster.yaml
 	Interface  string // bind DHCP to this interface ("" = all)
 	StateDir   string // state.db lives here
+	StateDB    string // "" (SQLite in StateDir) or a postgres:// URL shared by replicas
 	DataDir    string // tftp/, boot/, images/
 	HTTPAddr   string // default ":8080"
 	DHCPAddr   string // default ":67"; "off" disables DHCP
@@ -113,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.setCluster(c)
-	if s.store, err = state.Open(cfg.StateDir); err != nil {
+	if s.store, err = state.OpenDB(cfg.StateDB, cfg.StateDir); err != nil {
 		return nil, err
 	}
 	if err := s.initMetrics(); err != nil {

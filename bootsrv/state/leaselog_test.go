@@ -134,7 +134,7 @@ func TestLeaseLogTornTail(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, LeaseLogName), full[:cut], 0o640); err != nil {
 			t.Fatal(err)
 		}
-		s2, err := Open(dir)
+		s2, err := testOpen(dir)
 		if err != nil {
 			t.Fatalf("Open with the log cut at %d of %d: %v", cut, len(full), err)
 		}
@@ -224,7 +224,7 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	sync := Lease{MAC: "52:54:00:00:00:01", IP: netip.MustParseAddr("198.18.0.100"), Network: "lab", Expires: exp}
 	queued := Lease{MAC: "52:54:00:00:00:02", IP: netip.MustParseAddr("198.18.0.101"), Network: "lab", Expires: exp}
 	if dir := os.Getenv("DT_STATE_LEASE_DIR"); dir != "" {
-		s, err := Open(dir)
+		s, err := testOpen(dir)
 		if err != nil {
 			fmt.Println("open:", err)
 			os.Exit(3)
@@ -318,11 +318,11 @@ func TestLeaseLogConcurrent(t *testing.T) {
 // allowed once it is closed.
 func TestLeaseLogLocked(t *testing.T) {
 	dir := t.TempDir()
-	a, err := Open(dir)
+	a, err := testOpen(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := Open(dir); err == nil {
+	if b, err := testOpen(dir); err == nil {
 		b.Close()
 		t.Fatalf("Open(%s) while another store has it = nil error, want the lock error", dir)
 	} else if !strings.Contains(err.Error(), "another bootsrv") {
@@ -331,7 +331,7 @@ func TestLeaseLogLocked(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(dir)
+	b, err := testOpen(dir)
 	if err != nil {
 		t.Fatalf("Open(%s) after Close = %v", dir, err)
 	}

@@ -190,7 +190,7 @@ func (s *Store) PutDiscovered(mac string, inventory json.RawMessage) error {
 	return s.tx(context.Background(), "discovered node "+m, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO discovered(mac, first_seen, last_seen, inventory) VALUES(?1, ?2, ?2, ?3)
 			ON CONFLICT(mac) DO UPDATE SET last_seen = ?2,
-				inventory = CASE WHEN ?3 != '' THEN ?3 ELSE inventory END`, m, now, string(inventory))
+				inventory = CASE WHEN ?3 != '' THEN ?3 ELSE discovered.inventory END`, m, now, string(inventory))
 		return err
 	})
 }

@@ -34,17 +34,17 @@ func (s *Store) SetModes(nodes []string, mode manifest.Mode, once bool) error {
 	}
 	ctx := context.Background()
 	setAt := fromDB(toDB(s.now()))
-	list, err := json.Marshal(nodes)
+	es, names, unlock := s.cache.lockNodes(nodes)
+	defer unlock()
+	list, err := json.Marshal(names) // each node once (PostgreSQL's upsert requires it)
 	if err != nil {
 		return fmt.Errorf("set mode: %w", err)
 	}
-	es, names, unlock := s.cache.lockNodes(nodes)
-	defer unlock()
 	// One statement for all nodes: json_each loops inside SQLite, which is
 	// ~10x faster than one Exec per node through database/sql.
 	err = s.tx(ctx, fmt.Sprintf("set mode %s on %d nodes", mode, len(nodes)), func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mode_overrides(node, once, mode, set_at, consumed_boot)
-			SELECT value, ?, ?, ?, 0 FROM json_each(?) WHERE true
+			SELECT value, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), 0 FROM json_each(?) WHERE true
 			ON CONFLICT(node, once) DO UPDATE SET mode=excluded.mode, set_at=excluded.set_at, consumed_boot=0`,
 			once, string(mode), toDB(setAt), string(list)); err != nil {
 			return err
@@ -166,7 +166,7 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 	ctx := context.Background()
 	err = s.tx(ctx, "start boot of "+node, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO node_status(node, boots) VALUES(?1, ?2)
-			ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, ?2)`, node, boot); err != nil {
+			ON CONFLICT(node) DO UPDATE SET boots = `+maxBoots, node, boot); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mode_overrides
