@@ -101,6 +101,11 @@ func (s *Store) ClearModes(nodes []string) error {
 // Modes returns the override in effect for every node that has one (the
 // same choice as ModeFor), keyed by node name. It reads memory only.
 func (s *Store) Modes() (map[string]Override, error) {
+	if s.pg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		s.reloadOverrides(ctx) // on failure: the last known state
+		cancel()
+	}
 	s.cache.mu.RLock()
 	defer s.cache.mu.RUnlock()
 	out := map[string]Override{}
@@ -118,6 +123,7 @@ func (s *Store) Modes() (map[string]Override, error) {
 // inventory's mode applies. The manifest handler uses this; it reads
 // memory only.
 func (s *Store) ModeFor(node string) (o Override, ok bool, err error) {
+	s.readNode(node)
 	e := s.cache.get(node)
 	if e == nil {
 		return Override{}, false, nil
@@ -147,6 +153,9 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 	e := s.cache.entry(node)
 	e.op.Lock()
 	defer e.op.Unlock()
+	if s.pg {
+		return s.startBootShared(node, e)
+	}
 	s.cache.mu.RLock()
 	boot = e.boots + 1
 	hasOne, once := e.hasOne, e.once
@@ -194,6 +203,7 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 // PersistentMode returns node's persistent override, ignoring any once
 // override: the mode a node held in the trap for one boot continues to.
 func (s *Store) PersistentMode(node string) (o Override, ok bool, err error) {
+	s.readNode(node)
 	e := s.cache.get(node)
 	if e == nil {
 		return Override{}, false, nil

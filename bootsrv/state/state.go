@@ -89,6 +89,7 @@ type Store struct {
 	cache      nodeCache
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
+	degraded   atomic.Bool   // shared store: the database failed its last use (replica.go)
 	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
 
 	// The pruner (prune.go): unknown MACs recorded since its last pass,
