@@ -122,6 +122,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.leases = &dhcpd.MemLeases{OnChange: s.queueLease}
+	if s.store.Shared() {
+		s.log.Info("state shared by replicas", "db", s.store.Path())
+		return s, nil // leases: sharedLeases, in the database
+	}
 	saved, err := s.store.Leases()
 	if err != nil {
 		s.store.Close()
@@ -279,7 +283,7 @@ func (s *Server) Run(ctx context.Context) error {
 			},
 			Reserve:  s.reserve,
 			Reserved: func(ip netip.Addr) bool { return (*s.reserved.Load())[ip] },
-			Leases:   s.leases,
+			Leases:   s.dhcpLeases(),
 			Log:      slog.New(nodeNamer{s.log.Handler(), s}).With("svc", "dhcp"),
 		})
 		if err != nil {
@@ -296,7 +300,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.store.RunRefresher(ctx, time.Second) // replicas: follow the others' mode changes
+	}()
 	go func() {
 		defer wg.Done()
 		s.store.RunPruner(ctx, s.cfg.Prune, time.Minute, func(p state.Pruned, err error) {

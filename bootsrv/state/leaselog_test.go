@@ -116,6 +116,7 @@ func readLog(t *testing.T, dir string) []byte {
 // TestLeaseLogTornTail: a crash in the middle of an append leaves a partial
 // last record; Open keeps everything before it and the store keeps working.
 func TestLeaseLogTornTail(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -157,6 +158,7 @@ func TestLeaseLogTornTail(t *testing.T) {
 // TestLeaseLogCompaction: many changes of few leases do not grow the log
 // without bound, and the compacted log replays to the same leases.
 func TestLeaseLogCompaction(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -194,6 +196,7 @@ func TestLeaseLogCompaction(t *testing.T) {
 // TestLeasesMovedFromDatabase: leases an older bootsrv kept in SQLite move
 // to the log at Open.
 func TestLeasesMovedFromDatabase(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -317,6 +320,7 @@ func TestLeaseLogConcurrent(t *testing.T) {
 // the first is open (two bootsrv processes would interleave the log), and
 // allowed once it is closed.
 func TestLeaseLogLocked(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	a, err := testOpen(dir)
 	if err != nil {

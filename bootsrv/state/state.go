@@ -90,7 +90,8 @@ type Store struct {
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
 	degraded   atomic.Bool   // shared store: the database failed its last use (replica.go)
-	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
+	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log (nil when shared)
+	cursors    poolCursors   // shared store: where AllocLease scans each pool (leases_pg.go)
 
 	// The pruner (prune.go): unknown MACs recorded since its last pass,
 	// how many make it run early (0: no pruner), and its wake-up.
@@ -138,14 +139,18 @@ func OpenDB(dsn, dir string) (*Store, error) {
 		return nil, fmt.Errorf("state db %s: %w", s.path, err)
 	}
 	var err error
-	if s.leases, err = s.openLeases(ctx, dir); err != nil {
+	if s.pg {
+		// Leases live in the shared leases table (leases_pg.go).
+	} else if s.leases, err = s.openLeases(ctx, dir); err != nil {
 		s.w.Close()
 		return nil, err
 	}
 	if s.r == nil {
 		r, err := openDB(s.path, false)
 		if err != nil {
-			s.leases.close()
+			if s.leases != nil {
+				s.leases.close()
+			}
 			s.w.Close()
 			return nil, err
 		}
