@@ -83,8 +83,11 @@ type Server struct {
 	reserved atomic.Pointer[map[netip.Addr]bool]
 	store    *state.Store
 	leases   *dhcpd.MemLeases
-	metrics  *metrics.Metrics
-	httpPort int
+	// invVersion is the shared inventory version in force (replicainv.go).
+	invVersion atomic.Int64
+	invCluster atomic.Pointer[inventory.Cluster] // the cluster of that version
+	metrics    *metrics.Metrics
+	httpPort   int
 }
 
 // New loads the inventory and opens the state; nothing listens yet.
@@ -124,6 +127,10 @@ func New(cfg Config) (*Server, error) {
 	s.leases = &dhcpd.MemLeases{OnChange: s.queueLease}
 	if s.store.Shared() {
 		s.log.Info("state shared by replicas", "db", s.store.Path())
+		if err := s.joinInventory(); err != nil {
+			s.store.Close()
+			return nil, err
+		}
 		return s, nil // leases: sharedLeases, in the database
 	}
 	saved, err := s.store.Leases()
@@ -172,6 +179,9 @@ func (s *Server) Reload() error {
 	}
 	s.setCluster(c)
 	s.log.Info("inventory reloaded", "file", s.cfg.ConfigPath, "nodes", len(c.Nodes()))
+	if s.store.Shared() {
+		return s.publishInventory() // to the other replicas (replicainv.go)
+	}
 	return nil
 }
 
@@ -300,11 +310,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s.store.RunRefresher(ctx, time.Second) // replicas: follow the others' mode changes
-	}()
+	if s.store.Shared() { // replicas: follow the others' mode and inventory changes
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			s.store.RunRefresher(ctx, time.Second)
+		}()
+		go func() {
+			defer wg.Done()
+			s.followInventory(ctx, time.Second)
+		}()
+	}
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		s.store.RunPruner(ctx, s.cfg.Prune, time.Minute, func(p state.Pruned, err error) {

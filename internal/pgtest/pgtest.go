@@ -44,6 +44,7 @@ func BinDir() string {
 }
 
 // Start runs initdb in a fresh folder under parent and starts the server.
+// As root, parent must be reachable by the postgres user (os.TempDir is).
 // fast turns fsync off (unit tests; never for a durability test).
 func Start(parent string, fast bool) (*Server, error) {
 	bin := BinDir()
