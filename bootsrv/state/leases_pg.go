@@ -56,7 +56,7 @@ func (s *Store) AllocLease(mac, network string, start, end netip.Addr, ttl time.
 	var got netip.Addr
 	var used uint64
 	ctx := context.Background()
-	err := s.tx(ctx, "lease for "+mac, func(tx *sql.Tx) error {
+	err := s.txRetry(ctx, "lease for "+mac, func(tx *sql.Tx) error {
 		var ip, net string
 		err := tx.QueryRowContext(ctx, `SELECT ip, network FROM leases WHERE mac = ?`, mac).Scan(&ip, &net)
 		switch {

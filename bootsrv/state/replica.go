@@ -3,9 +3,13 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
@@ -94,7 +98,7 @@ const readTimeout = 2 * time.Second
 // boot, whichever replica serves it. Callers hold e.op.
 func (s *Store) startBootShared(node string, e *nodeEntry) (o Override, ok bool, boot int64, err error) {
 	ctx := context.Background()
-	err = s.tx(ctx, "start boot of "+node, func(tx *sql.Tx) error {
+	err = s.txRetry(ctx, "start boot of "+node, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO node_status(node, boots) VALUES(?1, 1)
 			ON CONFLICT(node) DO UPDATE SET boots = node_status.boots + 1 RETURNING boots`, node).Scan(&boot); err != nil {
 			return err
@@ -126,6 +130,9 @@ func (s *Store) startBootShared(node string, e *nodeEntry) (o Override, ok bool,
 		return nil
 	})
 	if err != nil {
+		if !isUnreachable(err) {
+			return Override{}, false, 0, err // e.g. a deadlock with another replica: the node retries
+		}
 		s.unreachable(err)
 		// Read-only: serve the last known state without consuming anything.
 		s.cache.mu.RLock()
@@ -143,10 +150,10 @@ func (s *Store) startBootShared(node string, e *nodeEntry) (o Override, ok bool,
 	return o, ok, boot, nil
 }
 
-// unreachable records that the shared database failed (logged on the
-// change) and returns err.
+// unreachable records that the shared database cannot be reached (logged
+// on the change) when err says so, and returns err.
 func (s *Store) unreachable(err error) error {
-	if s.degraded.CompareAndSwap(false, true) {
+	if isUnreachable(err) && s.degraded.CompareAndSwap(false, true) {
 		slog.Default().Error("state: database unreachable, serving the last known state read-only", "db", s.path, "err", err)
 	}
 	return err
@@ -249,4 +256,38 @@ func (s *Store) readNode(node string) {
 	e.op.Lock()
 	s.readThrough(node, e)
 	e.op.Unlock()
+}
+
+// isUnreachable tells a database that cannot be reached or is shutting
+// down (no PostgreSQL error, or one of class 08 connection exception, 57P
+// operator intervention, 53 insufficient resources) from an error the
+// server gave about the statement (a deadlock, a constraint).
+func isUnreachable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return true
+	}
+	return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "53")
+}
+
+// conflictRetries is how often a shared-store transaction that lost a
+// deadlock or serialization conflict with another replica is run again.
+const conflictRetries = 8
+
+// isConflict reports a deadlock or serialization failure: PostgreSQL
+// rolled the statement back and running it again may succeed.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// txRetry is tx, run again after a conflict with another replica.
+func (s *Store) txRetry(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	for i := 0; ; i++ {
+		err := s.tx(ctx, what, fn)
+		if err == nil || i == conflictRetries || !isConflict(err) {
+			return err
+		}
+		time.Sleep(time.Duration(1+i) * time.Millisecond)
+	}
 }
