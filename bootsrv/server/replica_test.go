@@ -2,12 +2,17 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/api"
+	"github.com/disklesstrap/disklesstrap/client"
+	"github.com/disklesstrap/disklesstrap/bootsrv/state"
 	"github.com/disklesstrap/disklesstrap/internal/pgtest"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )
@@ -63,6 +68,39 @@ func TestReplicas(t *testing.T) {
 	})
 	if got, _ := os.ReadFile(b.cfgPath); !strings.Contains(string(got), "cn003") {
 		t.Errorf("B's local copy of the inventory lacks cn003:\n%s", got)
+	}
+
+	// An image uploaded through A is fetched by B, verified, then listed.
+	img := "hsqs" + strings.Repeat("squashfs bytes ", 20000)
+	sum := sha256.Sum256([]byte(img))
+	up := client.ImageUpload{Name: "os", Format: "squashfs", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(img))}
+	if _, err := a.admin().UploadImage(ctx, up, strings.NewReader(img)); err != nil {
+		t.Fatalf("upload through A: %v", err)
+	}
+	waitFor(t, 10*time.Second, "B lists the image uploaded through A", func() bool {
+		im, err := b.admin().Image(ctx, "os")
+		return err == nil && im.SHA256 == up.SHA256
+	})
+	if code, body := b.get("/images/os"); code != 200 || body != img {
+		t.Errorf("B: GET /images/os = %d, %d bytes; want 200 and the %d bytes uploaded through A", code, len(body), len(img))
+	}
+
+	// A listing whose sha256 does not match the origin's bytes is never
+	// stored by B (images.Registry.Put verifies while it writes).
+	bad := "hsqs" + strings.Repeat("other bytes ", 1000)
+	badSum := sha256.Sum256([]byte(bad))
+	if _, err := a.admin().UploadImage(ctx, client.ImageUpload{Name: "bad", Format: "squashfs", SHA256: hex.EncodeToString(badSum[:])}, strings.NewReader(bad)); err != nil {
+		t.Fatal(err)
+	}
+	lie := sha256.Sum256([]byte("not these bytes"))
+	rec, _ := json.Marshal(map[string]any{"name": "bad", "format": "squashfs", "sha256": hex.EncodeToString(lie[:])})
+	if _, err := a.s.store.PublishImage(state.SharedImage{Name: "bad", SHA256: hex.EncodeToString(lie[:]), Origin: a.s.replicaURL(),
+		Record: rec, Created: time.Now().Add(time.Hour).UnixNano()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // two sync rounds of B
+	if im, err := b.admin().Image(ctx, "bad"); err == nil {
+		t.Errorf("B lists image bad (%s) although its bytes do not match the listed sha256", im.SHA256)
 	}
 
 	// The database goes away.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/dhcpd"
+	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/metrics"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
@@ -34,6 +35,7 @@ type Config struct {
 	Interface  string // bind DHCP to this interface ("" = all)
 	StateDir   string // state.db lives here
 	StateDB    string // "" (SQLite in StateDir) or a postgres:// URL shared by replicas
+	ReplicaURL string // base URL other replicas fetch images from ("": from HTTPAddr)
 	DataDir    string // tftp/, boot/, images/
 	HTTPAddr   string // default ":8080"
 	DHCPAddr   string // default ":67"; "off" disables DHCP
@@ -86,6 +88,7 @@ type Server struct {
 	// invVersion is the shared inventory version in force (replicainv.go).
 	invVersion atomic.Int64
 	invCluster atomic.Pointer[inventory.Cluster] // the cluster of that version
+	images     *images.Registry                  // replicas: the registry shared with the API (replicaimages.go)
 	metrics    *metrics.Metrics
 	httpPort   int
 }
@@ -234,6 +237,7 @@ func (s *Server) Run(ctx context.Context) error {
 		SecretsPull:   s.cfg.SecretsPull,
 		AdminSocket:   s.cfg.AdminSocket,
 		SocketBaseURL: s.socketBaseURL(),
+		Images:        s.openSharedImages(), // nil unless replicas share images (replicaimages.go)
 	}
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
@@ -320,6 +324,13 @@ func (s *Server) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.followInventory(ctx, time.Second)
 		}()
+		if s.images != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.followImages(ctx, 2*time.Second)
+			}()
+		}
 	}
 	wg.Add(1)
 	go func() {

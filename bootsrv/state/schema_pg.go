@@ -61,7 +61,7 @@ func (s *Store) migratePG(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(pgMigrateLock)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, pgCompat+pgInventoryTable); err != nil {
+		if _, err := tx.ExecContext(ctx, pgCompat+pgInventoryTable+pgImagesTable); err != nil {
 			return fmt.Errorf("compat functions: %w", err)
 		}
 		var v int
