@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -27,8 +28,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	code := m.Run()
-	if code != 0 {
-		os.Exit(code)
+	if code != 0 || flagSet("test.fuzz") || flagSet("test.fuzzworker") {
+		os.Exit(code) // fuzzing: SQLite only
 	}
 	srv, err := pgtest.Start(os.TempDir(), true)
 	if err != nil {
@@ -87,4 +88,10 @@ func testOpen(dir string) (*Store, error) {
 		return nil, err
 	}
 	return OpenDB(dsn, dir)
+}
+
+// flagSet reports whether the testing flag name has a non-default value.
+func flagSet(name string) bool {
+	f := flag.Lookup(name)
+	return f != nil && f.Value.String() != f.DefValue
 }

@@ -40,3 +40,43 @@ func TestPasswordInURLRefused(t *testing.T) {
 		t.Errorf("OpenDB with a password in the URL = %v, want a refusal naming PGPASSFILE without the password", err)
 	}
 }
+
+// FuzzPgSQL: the rewrite never panics, leaves no placeholder "?" outside
+// string literals, and keeps the literals as they are.
+func FuzzPgSQL(f *testing.F) {
+	f.Add(`SELECT a FROM t WHERE x = ?1 AND y = ? LIMIT -1`)
+	f.Add(`INSERT INTO t SELECT value FROM json_each(?) WHERE v = 'a?''b'`)
+	f.Fuzz(func(t *testing.T, q string) {
+		out := pgSQL(q)
+		if strings.Count(q, "'")%2 != 0 {
+			return // an unterminated literal is copied as it is
+		}
+		if strings.Contains(stripLiterals(out), "?") {
+			t.Errorf("pgSQL(%q) = %q still has a placeholder", q, out)
+		}
+		if stripOthers(out) != stripOthers(q) {
+			t.Errorf("pgSQL(%q) = %q changed a string literal", q, out)
+		}
+	})
+}
+
+// stripLiterals removes '...' literals; stripOthers keeps only them.
+func stripLiterals(q string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(q, "'") {
+		if i%2 == 0 {
+			b.WriteString(part)
+		}
+	}
+	return b.String()
+}
+
+func stripOthers(q string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(q, "'") {
+		if i%2 == 1 {
+			b.WriteString(part + "|")
+		}
+	}
+	return b.String()
+}
