@@ -28,49 +28,47 @@ import (
 // known state stays fresh for nodes nobody asked about.
 
 // refreshNode reloads node's boot counter, overrides and boot key into its
-// entry. Callers hold e.op. On error the entry is left as it was.
+// entry, in one query (one row per override, at least one). Callers hold
+// e.op. On error the entry is left as it was.
 func (s *Store) refreshNode(ctx context.Context, node string, e *nodeEntry) error {
-	var boots int64
-	err := s.r.QueryRowContext(ctx, `SELECT boots FROM node_status WHERE node = ?`, node).Scan(&boots)
-	if err != nil && err != sql.ErrNoRows {
-		return s.unreachable(fmt.Errorf("read boots of %s: %w", node, err))
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT once, mode, set_at, consumed_boot FROM mode_overrides WHERE node = ?`, node)
+	rows, err := s.r.QueryContext(ctx, `SELECT COALESCE(n.boots, 0),
+			m.once, m.mode, m.set_at, m.consumed_boot,
+			k.boot, k.key, k.ipxe_boot, k.registered, k.remote, k.os_token
+		FROM (SELECT CAST(? AS TEXT) AS node) q
+		LEFT JOIN node_status n ON n.node = q.node
+		LEFT JOIN mode_overrides m ON m.node = q.node
+		LEFT JOIN boot_keys k ON k.node = q.node`, node)
 	if err != nil {
-		return s.unreachable(fmt.Errorf("read overrides of %s: %w", node, err))
+		return s.unreachable(fmt.Errorf("read state of %s: %w", node, err))
 	}
+	defer rows.Close()
+	var boots int64
 	var persist, once Override
 	var hasPersist, hasOne bool
-	for rows.Next() {
-		o := Override{Node: node}
-		var mode string
-		var setAt int64
-		if err := rows.Scan(&o.Once, &mode, &setAt, &o.ConsumedBoot); err != nil {
-			rows.Close()
-			return s.unreachable(fmt.Errorf("read overrides of %s: %w", node, err))
-		}
-		o.Mode, o.SetAt = manifest.Mode(mode), fromDB(setAt)
-		if o.Once {
-			once, hasOne = o, true
-		} else {
-			persist, hasPersist = o, true
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return s.unreachable(fmt.Errorf("read overrides of %s: %w", node, err))
-	}
 	var bk *BootKey
-	k := BootKey{Node: node}
-	var reg int64
-	err = s.r.QueryRowContext(ctx, `SELECT boot, key, ipxe_boot, registered, remote, os_token FROM boot_keys WHERE node = ?`, node).
-		Scan(&k.Boot, &k.Key, &k.IPXEBoot, &reg, &k.Remote, &k.OSToken)
-	switch {
-	case err == nil:
-		k.Registered = fromDB(reg)
-		bk = &k
-	case err != sql.ErrNoRows:
-		return s.unreachable(fmt.Errorf("read boot key of %s: %w", node, err))
+	for rows.Next() {
+		var mOnce, mSetAt, mConsumed, kIPXE, kReg sql.NullInt64
+		var mMode, kBoot, kRemote, kOS sql.NullString
+		var kKey []byte
+		if err := rows.Scan(&boots, &mOnce, &mMode, &mSetAt, &mConsumed, &kBoot, &kKey, &kIPXE, &kReg, &kRemote, &kOS); err != nil {
+			return s.unreachable(fmt.Errorf("read state of %s: %w", node, err))
+		}
+		if mMode.Valid {
+			o := Override{Node: node, Once: mOnce.Int64 != 0, Mode: manifest.Mode(mMode.String),
+				SetAt: fromDB(mSetAt.Int64), ConsumedBoot: mConsumed.Int64}
+			if o.Once {
+				once, hasOne = o, true
+			} else {
+				persist, hasPersist = o, true
+			}
+		}
+		if kBoot.Valid && bk == nil {
+			bk = &BootKey{Node: node, Boot: kBoot.String, Key: kKey, IPXEBoot: kIPXE.Int64,
+				Registered: fromDB(kReg.Int64), Remote: kRemote.String, OSToken: kOS.String}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.unreachable(fmt.Errorf("read state of %s: %w", node, err))
 	}
 	s.reachable()
 	s.cache.mu.Lock()
