@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/api"
-	"github.com/disklesstrap/disklesstrap/client"
 	"github.com/disklesstrap/disklesstrap/bootsrv/state"
+	"github.com/disklesstrap/disklesstrap/client"
 	"github.com/disklesstrap/disklesstrap/internal/pgtest"
 	"github.com/disklesstrap/disklesstrap/manifest"
 )

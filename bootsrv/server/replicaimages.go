@@ -57,18 +57,11 @@ func (s *Server) openSharedImages() *images.Registry {
 // followImages shares and fetches images every interval until ctx ends.
 func (s *Server) followImages(ctx context.Context, every time.Duration) {
 	hc := &http.Client{Timeout: 30 * time.Minute}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticking(ctx, every, func(ctx context.Context) {
 		if err := s.syncImages(ctx, hc); err != nil {
 			s.log.Warn("images of the replicas", "err", err)
 		}
-	}
+	})
 }
 
 func (s *Server) syncImages(ctx context.Context, hc *http.Client) error {

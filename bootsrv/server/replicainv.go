@@ -84,6 +84,11 @@ func (s *Server) adoptInventory(text []byte, v int64, src string) error {
 // followInventory polls the shared inventory's version every interval and
 // adopts a newer one, until ctx ends.
 func (s *Server) followInventory(ctx context.Context, every time.Duration) {
+	ticking(ctx, every, s.inventoryTick)
+}
+
+// ticking calls fn every interval until ctx ends.
+func ticking(ctx context.Context, every time.Duration, fn func(context.Context)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -91,31 +96,36 @@ func (s *Server) followInventory(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			fn(ctx)
 		}
-		if s.cluster.Load() != s.invCluster.Load() {
-			// A node edit through this replica's API rewrote --config.
-			if err := s.publishInventory(); err != nil {
-				s.log.Error("inventory edit not shared with the replicas", "err", err)
-				if !errors.Is(err, state.ErrInventoryConflict) {
-					continue // database down: retry at the next tick
-				}
-				s.invVersion.Store(0) // adopt the newer version below
-			}
-		}
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		v, err := s.store.InventoryVersion(rctx)
-		if err == nil && v > s.invVersion.Load() {
-			var text []byte
-			var src string
-			if text, v, src, err = s.store.SharedInventory(rctx); err == nil {
-				if err := s.adoptInventory(text, v, src); err != nil {
-					s.log.Error("shared inventory", "err", err)
-					s.invVersion.Store(v) // do not retry the same bad text every second
-				}
-			}
-		}
-		cancel()
 	}
+}
+
+// inventoryTick shares a local node edit and adopts a newer version.
+func (s *Server) inventoryTick(ctx context.Context) {
+	if s.cluster.Load() != s.invCluster.Load() {
+		// A node edit through this replica's API rewrote --config.
+		if err := s.publishInventory(); err != nil {
+			s.log.Error("inventory edit not shared with the replicas", "err", err)
+			if !errors.Is(err, state.ErrInventoryConflict) {
+				return // database down: retry at the next tick
+			}
+			s.invVersion.Store(0) // adopt the newer version below
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	v, err := s.store.InventoryVersion(rctx)
+	if err == nil && v > s.invVersion.Load() {
+		var text []byte
+		var src string
+		if text, v, src, err = s.store.SharedInventory(rctx); err == nil {
+			if err := s.adoptInventory(text, v, src); err != nil {
+				s.log.Error("shared inventory", "err", err)
+				s.invVersion.Store(v) // do not retry the same bad text every second
+			}
+		}
+	}
+	cancel()
 }
 
 func writeFileAtomic(path string, data []byte) error {
