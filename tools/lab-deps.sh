@@ -16,6 +16,7 @@ pkgs=(
   lintian mmdebstrap systemd systemd-container # make deb's checks: lintian, a Debian 12 root, systemd-analyze, nspawn
   nfs-ganesha nfs-ganesha-vfs                  # statelite lab's NFSv4 server (started by the test in the namespace)
   openipmi                                     # ipmi_sim: the lab nodes' BMCs (TestPower)
+  postgresql                                   # shared state of bootsrv replicas (tests start their own server: initdb + pg_ctl)
   gdisk dosfstools                             # sgdisk + mkfs.vfat in the install trap initramfs (trapctl initrd build --install)
 )
 if [[ "${1:-}" == --bench ]]; then

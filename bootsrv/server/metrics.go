@@ -20,6 +20,9 @@ func (s *Server) initMetrics() error {
 	if err := s.metrics.RegisterPhases(s.phaseCounts, s.log); err != nil {
 		return err
 	}
+	if err := s.metrics.RegisterStateBackend(s.store.Shared(), s.store.Degraded); err != nil {
+		return err
+	}
 	return s.metrics.RegisterQueuedLost(s.store.QueuedLost)
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/bootsrv/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/dhcpd"
+	"github.com/disklesstrap/disklesstrap/bootsrv/images"
 	"github.com/disklesstrap/disklesstrap/bootsrv/inventory"
 	"github.com/disklesstrap/disklesstrap/bootsrv/metrics"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
@@ -33,6 +34,8 @@ type Config struct {
 	ConfigPath string // cluster.yaml
 	Interface  string // bind DHCP to this interface ("" = all)
 	StateDir   string // state.db lives here
+	StateDB    string // "" (SQLite in StateDir) or a postgres:// URL shared by replicas
+	ReplicaURL string // base URL other replicas fetch images from ("": from HTTPAddr)
 	DataDir    string // tftp/, boot/, images/
 	HTTPAddr   string // default ":8080"
 	DHCPAddr   string // default ":67"; "off" disables DHCP
@@ -82,8 +85,12 @@ type Server struct {
 	reserved atomic.Pointer[map[netip.Addr]bool]
 	store    *state.Store
 	leases   *dhcpd.MemLeases
-	metrics  *metrics.Metrics
-	httpPort int
+	// invVersion is the shared inventory version in force (replicainv.go).
+	invVersion atomic.Int64
+	invCluster atomic.Pointer[inventory.Cluster] // the cluster of that version
+	images     *images.Registry                  // replicas: the registry shared with the API (replicaimages.go)
+	metrics    *metrics.Metrics
+	httpPort   int
 }
 
 // New loads the inventory and opens the state; nothing listens yet.
@@ -113,7 +120,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.setCluster(c)
-	if s.store, err = state.Open(cfg.StateDir); err != nil {
+	if s.store, err = state.OpenDB(cfg.StateDB, cfg.StateDir); err != nil {
 		return nil, err
 	}
 	if err := s.initMetrics(); err != nil {
@@ -121,6 +128,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.leases = &dhcpd.MemLeases{OnChange: s.queueLease}
+	if s.store.Shared() {
+		s.log.Info("state shared by replicas", "db", s.store.Path())
+		if err := s.joinInventory(); err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		return s, nil // leases: sharedLeases, in the database
+	}
 	saved, err := s.store.Leases()
 	if err != nil {
 		s.store.Close()
@@ -167,6 +182,9 @@ func (s *Server) Reload() error {
 	}
 	s.setCluster(c)
 	s.log.Info("inventory reloaded", "file", s.cfg.ConfigPath, "nodes", len(c.Nodes()))
+	if s.store.Shared() {
+		return s.publishInventory() // to the other replicas (replicainv.go)
+	}
 	return nil
 }
 
@@ -219,6 +237,7 @@ func (s *Server) Run(ctx context.Context) error {
 		SecretsPull:   s.cfg.SecretsPull,
 		AdminSocket:   s.cfg.AdminSocket,
 		SocketBaseURL: s.socketBaseURL(),
+		Images:        s.openSharedImages(), // nil unless replicas share images (replicaimages.go)
 	}
 	if tlsSet != nil {
 		apiCfg.TLSPort, apiCfg.TLSCert = tlsSet.port, tlsSet.certPEM
@@ -278,7 +297,7 @@ func (s *Server) Run(ctx context.Context) error {
 			},
 			Reserve:  s.reserve,
 			Reserved: func(ip netip.Addr) bool { return (*s.reserved.Load())[ip] },
-			Leases:   s.leases,
+			Leases:   s.dhcpLeases(),
 			Log:      slog.New(nodeNamer{s.log.Handler(), s}).With("svc", "dhcp"),
 		})
 		if err != nil {
@@ -295,6 +314,24 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
+	if s.store.Shared() { // replicas: follow the others' mode and inventory changes
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			s.store.RunRefresher(ctx, time.Second)
+		}()
+		go func() {
+			defer wg.Done()
+			s.followInventory(ctx, time.Second)
+		}()
+		if s.images != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.followImages(ctx, 2*time.Second)
+			}()
+		}
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

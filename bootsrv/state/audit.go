@@ -37,10 +37,10 @@ func (s *Store) AddAudit(rec AuditRecord) error {
 // Audit returns the last limit records, oldest first (limit <= 0: all).
 func (s *Store) Audit(limit int) ([]AuditRecord, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := s.r.Query(`SELECT id, time, who, source, method, path, summary, status FROM
-		(SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id`, limit)
+		(SELECT * FROM audit ORDER BY id DESC LIMIT ?) AS a ORDER BY id`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

@@ -37,6 +37,7 @@ func (s *Store) RegisterBoot(node string, key []byte, remote string, newID func(
 	e := s.cache.entry(node)
 	e.op.Lock()
 	defer e.op.Unlock()
+	s.readThrough(node, e)
 	s.cache.mu.RLock()
 	boots, old := e.boots, e.bootKey
 	s.cache.mu.RUnlock()
@@ -50,11 +51,20 @@ func (s *Store) RegisterBoot(node string, key []byte, remote string, newID func(
 		Registered: fromDB(toDB(s.now())), Remote: remote}
 	ctx := context.Background()
 	err := s.tx(ctx, "register boot of "+node, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO boot_keys(node, boot, key, ipxe_boot, registered, remote, os_token)
+		// The WHERE makes a registration of the same boot made meanwhile
+		// through another replica (shared store) win over this one.
+		r, err := tx.ExecContext(ctx, `INSERT INTO boot_keys(node, boot, key, ipxe_boot, registered, remote, os_token)
 			VALUES(?, ?, ?, ?, ?, ?, '') ON CONFLICT(node) DO UPDATE SET boot=excluded.boot, key=excluded.key,
-			ipxe_boot=excluded.ipxe_boot, registered=excluded.registered, remote=excluded.remote, os_token=''`,
+			ipxe_boot=excluded.ipxe_boot, registered=excluded.registered, remote=excluded.remote, os_token=''
+			WHERE boot_keys.ipxe_boot < excluded.ipxe_boot`,
 			node, bk.Boot, bk.Key, bk.IPXEBoot, toDB(bk.Registered), bk.Remote)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err == nil && n == 0 {
+			return ErrNoOpenBoot
+		}
+		return nil
 	})
 	if err != nil {
 		return BootKey{}, err
@@ -67,6 +77,7 @@ func (s *Store) RegisterBoot(node string, key []byte, remote string, newID func(
 
 // BootKeyOf returns node's registered credential (from memory).
 func (s *Store) BootKeyOf(node string) (BootKey, bool) {
+	s.readNode(node)
 	e := s.cache.get(node)
 	if e == nil {
 		return BootKey{}, false
@@ -85,6 +96,7 @@ func (s *Store) SetOSToken(node, boot, hash string) error {
 	e := s.cache.entry(node)
 	e.op.Lock()
 	defer e.op.Unlock()
+	s.readThrough(node, e)
 	s.cache.mu.RLock()
 	cur := e.bootKey
 	s.cache.mu.RUnlock()

@@ -12,7 +12,7 @@ import (
 // per (node, boot, name), also after a reopen.
 func TestBootKeys(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
+	s, err := testOpen(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestBootKeys(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(dir)
+	s, err = testOpen(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,10 +84,10 @@ func (s *Store) Events(node string, limit int) ([]manifest.Event, error) {
 		return nil, fmt.Errorf("events of %s: %w", node, err)
 	}
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = noLimit
 	}
 	rows, err := s.r.Query(`SELECT node, mac, time, phase, message, data FROM
-		(SELECT id, node, mac, time, phase, message, data FROM events WHERE node = ? ORDER BY id DESC LIMIT ?)
+		(SELECT id, node, mac, time, phase, message, data FROM events WHERE node = ? ORDER BY id DESC LIMIT ?) AS e
 		ORDER BY id`, node, limit)
 	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", node, err)

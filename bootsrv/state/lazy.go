@@ -100,10 +100,8 @@ func (s *Store) QueueEvents(evs []manifest.Event) error {
 // per batch instead of one per row is what makes a group commit cheap.
 // Events go as multi-row VALUES lists (binding is cheaper than JSON
 // extraction in the transpiled SQLite); the rest loops with json_each.
-const (
-	sqlBoots = `INSERT INTO node_status(node, boots) SELECT key, value FROM json_each(?) WHERE true
-		ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, excluded.boots)`
-)
+const sqlBoots = `INSERT INTO node_status(node, boots) SELECT key, CAST(value AS BIGINT) FROM json_each(?) WHERE true
+		ON CONFLICT(node) DO UPDATE SET boots = ` + maxBoots
 
 // eventChunk bounds the rows of one multi-row statement (7 parameters a
 // row, far below SQLite's limit of 32766).
@@ -143,6 +141,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []manifest.Eve
 		chunk := evs[lo:min(lo+eventChunk, len(evs))]
 		ins := make([]any, 0, 6*len(chunk))
 		st := make([]any, 0, 7*len(chunk))
+		row := make(map[string]int, len(chunk)) // node -> its status row's first parameter in st
 		for j, ev := range chunk {
 			i := lo + j
 			data := ""
@@ -163,7 +162,25 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []manifest.Eve
 				delete(boots, ev.Node)
 			}
 			ins = append(ins, ev.Node, ev.MAC, toDB(ev.Time), ev.Phase, ev.Message, data)
-			st = append(st, ev.Node, ev.Phase, Summary(ev), now, strings.TrimSpace(ev.Data["address"]), key, boot)
+			// One status row per node and statement (PostgreSQL's upsert
+			// cannot touch a row twice): a later event of the node in this
+			// chunk updates its row as the upsert would.
+			addr := strings.TrimSpace(ev.Data["address"])
+			if r, ok := row[ev.Node]; ok {
+				st[r+1], st[r+2] = ev.Phase, Summary(ev)
+				if addr != "" {
+					st[r+4] = addr
+				}
+				if key != "" {
+					st[r+5] = key
+				}
+				if boot > st[r+6].(int64) {
+					st[r+6] = boot
+				}
+				continue
+			}
+			row[ev.Node] = len(st)
+			st = append(st, ev.Node, ev.Phase, Summary(ev), now, addr, key, boot)
 		}
 		q.Reset()
 		q.WriteString(`INSERT INTO events(node, mac, time, phase, message, data) VALUES `)
@@ -173,12 +190,12 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []manifest.Eve
 		}
 		q.Reset()
 		q.WriteString(`INSERT INTO node_status(node, phase, last_event, last_seen, address, hostkey, boots) VALUES `)
-		values(&q, len(chunk), 7)
+		values(&q, len(st)/7, 7)
 		q.WriteString(` ON CONFLICT(node) DO UPDATE SET phase=excluded.phase, last_event=excluded.last_event,
 			last_seen=excluded.last_seen,
-			address = CASE WHEN excluded.address != '' THEN excluded.address ELSE address END,
-			hostkey = CASE WHEN excluded.hostkey != '' THEN excluded.hostkey ELSE hostkey END,
-			boots = MAX(boots, excluded.boots)`)
+			address = CASE WHEN excluded.address != '' THEN excluded.address ELSE node_status.address END,
+			hostkey = CASE WHEN excluded.hostkey != '' THEN excluded.hostkey ELSE node_status.hostkey END,
+			boots = ` + maxBoots)
 		if _, err := tx.ExecContext(ctx, q.String(), st...); err != nil {
 			return fmt.Errorf("status of %d events: %w", len(evs), err)
 		}

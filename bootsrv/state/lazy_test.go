@@ -76,7 +76,7 @@ func TestQueuedBootsAreCommitted(t *testing.T) {
 // queued boots before it.
 func TestOnceConsumptionSurvivesSIGKILL(t *testing.T) {
 	if dir := os.Getenv("DT_STATE_ONCE_DIR"); dir != "" {
-		s, err := Open(dir)
+		s, err := testOpen(dir)
 		if err != nil {
 			fmt.Println("open:", err)
 			os.Exit(3)

@@ -116,6 +116,7 @@ func readLog(t *testing.T, dir string) []byte {
 // TestLeaseLogTornTail: a crash in the middle of an append leaves a partial
 // last record; Open keeps everything before it and the store keeps working.
 func TestLeaseLogTornTail(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -134,7 +135,7 @@ func TestLeaseLogTornTail(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, LeaseLogName), full[:cut], 0o640); err != nil {
 			t.Fatal(err)
 		}
-		s2, err := Open(dir)
+		s2, err := testOpen(dir)
 		if err != nil {
 			t.Fatalf("Open with the log cut at %d of %d: %v", cut, len(full), err)
 		}
@@ -157,6 +158,7 @@ func TestLeaseLogTornTail(t *testing.T) {
 // TestLeaseLogCompaction: many changes of few leases do not grow the log
 // without bound, and the compacted log replays to the same leases.
 func TestLeaseLogCompaction(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -194,6 +196,7 @@ func TestLeaseLogCompaction(t *testing.T) {
 // TestLeasesMovedFromDatabase: leases an older bootsrv kept in SQLite move
 // to the log at Open.
 func TestLeasesMovedFromDatabase(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, dir)
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -224,7 +227,7 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	sync := Lease{MAC: "52:54:00:00:00:01", IP: netip.MustParseAddr("198.18.0.100"), Network: "lab", Expires: exp}
 	queued := Lease{MAC: "52:54:00:00:00:02", IP: netip.MustParseAddr("198.18.0.101"), Network: "lab", Expires: exp}
 	if dir := os.Getenv("DT_STATE_LEASE_DIR"); dir != "" {
-		s, err := Open(dir)
+		s, err := testOpen(dir)
 		if err != nil {
 			fmt.Println("open:", err)
 			os.Exit(3)
@@ -317,12 +320,13 @@ func TestLeaseLogConcurrent(t *testing.T) {
 // the first is open (two bootsrv processes would interleave the log), and
 // allowed once it is closed.
 func TestLeaseLogLocked(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
-	a, err := Open(dir)
+	a, err := testOpen(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := Open(dir); err == nil {
+	if b, err := testOpen(dir); err == nil {
 		b.Close()
 		t.Fatalf("Open(%s) while another store has it = nil error, want the lock error", dir)
 	} else if !strings.Contains(err.Error(), "another bootsrv") {
@@ -331,7 +335,7 @@ func TestLeaseLogLocked(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(dir)
+	b, err := testOpen(dir)
 	if err != nil {
 		t.Fatalf("Open(%s) after Close = %v", dir, err)
 	}

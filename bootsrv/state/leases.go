@@ -53,6 +53,14 @@ func (s *Store) PutLeases(ls []Lease) error {
 		}
 		puts = append(puts, put{mac, hw, normLease(l)})
 	}
+	if s.pg {
+		ls := make([]Lease, len(puts))
+		for i, p := range puts {
+			ls[i] = p.l
+			ls[i].MAC = p.mac
+		}
+		return s.putLeasesPG(ls)
+	}
 	for _, p := range puts {
 		s.leases.change(p.mac, p.hw, false, p.l)
 	}
@@ -68,6 +76,9 @@ func (s *Store) DeleteLease(mac string) error {
 	m, hw, err := leaseMAC(mac)
 	if err != nil {
 		return fmt.Errorf("delete lease: %w", err)
+	}
+	if s.pg {
+		return s.deleteLeasePG(m)
 	}
 	s.leases.change(m, hw, true, Lease{})
 	if err := s.leases.sync(); err != nil {
@@ -90,6 +101,13 @@ func (s *Store) QueueLease(l Lease, deleted bool) error {
 		l = Lease{}
 	} else if err := checkLease(mac, l); err != nil {
 		return fmt.Errorf("queue lease: %w", err)
+	}
+	if s.pg { // no queue: the shared table is the only copy
+		if deleted {
+			return s.deleteLeasePG(mac)
+		}
+		l.MAC = mac
+		return s.putLeasesPG([]Lease{normLease(l)})
 	}
 	s.leases.change(mac, hw, deleted, normLease(l))
 	s.leases.wake()
@@ -159,12 +177,18 @@ func (s *Store) LeaseOf(mac string) (Lease, bool, error) {
 	if err != nil {
 		return Lease{}, false, fmt.Errorf("lease: %w", err)
 	}
+	if s.pg {
+		return s.leaseOfPG(m)
+	}
 	l, ok := s.leases.lookup(m)
 	return l, ok, nil
 }
 
 // Leases returns every lease, expired ones included, by MAC.
 func (s *Store) Leases() ([]Lease, error) {
+	if s.pg {
+		return s.leasesPG()
+	}
 	out := s.leases.all()
 	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.MAC, b.MAC) })
 	return out, nil
@@ -190,7 +214,7 @@ func (s *Store) PutDiscovered(mac string, inventory json.RawMessage) error {
 	return s.tx(context.Background(), "discovered node "+m, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO discovered(mac, first_seen, last_seen, inventory) VALUES(?1, ?2, ?2, ?3)
 			ON CONFLICT(mac) DO UPDATE SET last_seen = ?2,
-				inventory = CASE WHEN ?3 != '' THEN ?3 ELSE inventory END`, m, now, string(inventory))
+				inventory = CASE WHEN ?3 != '' THEN ?3 ELSE discovered.inventory END`, m, now, string(inventory))
 		return err
 	})
 }

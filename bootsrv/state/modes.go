@@ -34,17 +34,17 @@ func (s *Store) SetModes(nodes []string, mode manifest.Mode, once bool) error {
 	}
 	ctx := context.Background()
 	setAt := fromDB(toDB(s.now()))
-	list, err := json.Marshal(nodes)
+	es, names, unlock := s.cache.lockNodes(nodes)
+	defer unlock()
+	list, err := json.Marshal(names) // each node once (PostgreSQL's upsert requires it)
 	if err != nil {
 		return fmt.Errorf("set mode: %w", err)
 	}
-	es, names, unlock := s.cache.lockNodes(nodes)
-	defer unlock()
 	// One statement for all nodes: json_each loops inside SQLite, which is
 	// ~10x faster than one Exec per node through database/sql.
 	err = s.tx(ctx, fmt.Sprintf("set mode %s on %d nodes", mode, len(nodes)), func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mode_overrides(node, once, mode, set_at, consumed_boot)
-			SELECT value, ?, ?, ?, 0 FROM json_each(?) WHERE true
+			SELECT value, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), 0 FROM json_each(?) WHERE true
 			ON CONFLICT(node, once) DO UPDATE SET mode=excluded.mode, set_at=excluded.set_at, consumed_boot=0`,
 			once, string(mode), toDB(setAt), string(list)); err != nil {
 			return err
@@ -101,6 +101,11 @@ func (s *Store) ClearModes(nodes []string) error {
 // Modes returns the override in effect for every node that has one (the
 // same choice as ModeFor), keyed by node name. It reads memory only.
 func (s *Store) Modes() (map[string]Override, error) {
+	if s.pg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		s.reloadOverrides(ctx) // on failure: the last known state
+		cancel()
+	}
 	s.cache.mu.RLock()
 	defer s.cache.mu.RUnlock()
 	out := map[string]Override{}
@@ -118,6 +123,7 @@ func (s *Store) Modes() (map[string]Override, error) {
 // inventory's mode applies. The manifest handler uses this; it reads
 // memory only.
 func (s *Store) ModeFor(node string) (o Override, ok bool, err error) {
+	s.readNode(node)
 	e := s.cache.get(node)
 	if e == nil {
 		return Override{}, false, nil
@@ -147,6 +153,9 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 	e := s.cache.entry(node)
 	e.op.Lock()
 	defer e.op.Unlock()
+	if s.pg {
+		return s.startBootShared(node, e)
+	}
 	s.cache.mu.RLock()
 	boot = e.boots + 1
 	hasOne, once := e.hasOne, e.once
@@ -166,7 +175,7 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 	ctx := context.Background()
 	err = s.tx(ctx, "start boot of "+node, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO node_status(node, boots) VALUES(?1, ?2)
-			ON CONFLICT(node) DO UPDATE SET boots = MAX(boots, ?2)`, node, boot); err != nil {
+			ON CONFLICT(node) DO UPDATE SET boots = `+maxBoots, node, boot); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mode_overrides
@@ -194,6 +203,7 @@ func (s *Store) StartBoot(node string) (o Override, ok bool, boot int64, err err
 // PersistentMode returns node's persistent override, ignoring any once
 // override: the mode a node held in the trap for one boot continues to.
 func (s *Store) PersistentMode(node string) (o Override, ok bool, err error) {
+	s.readNode(node)
 	e := s.cache.get(node)
 	if e == nil {
 		return Override{}, false, nil

@@ -106,6 +106,9 @@ CREATE TABLE secret_releases (
 var SchemaVersion = len(migrations)
 
 func (s *Store) migrate(ctx context.Context) error {
+	if s.pg {
+		return s.migratePG(ctx)
+	}
 	var v int
 	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("state db %s: read user_version: %w", s.path, err)

@@ -46,6 +46,13 @@
 // Open, changed after the commit that makes a change durable), so ModeFor,
 // PersistentMode, Modes and StartBoot read no SQL. Other reads use a
 // separate connection pool and never wait for the writer.
+//
+// PostgreSQL. OpenDB with a postgres:// URL keeps the same state in a
+// PostgreSQL database several bootsrv replicas share (pgstore.go): the
+// same statements (pgdriver.go rewrites placeholders), the same group-commit
+// writer (one writer connection per replica; "durable" means committed by
+// the server), the same migrations (schema_pg.go maps the storage types).
+// The test suite runs every test against both backends.
 package state
 
 import (
@@ -69,6 +76,7 @@ const FileName = "state.db"
 // Store is an open state database. Its methods are safe for concurrent use.
 type Store struct {
 	path string
+	pg   bool    // PostgreSQL (pgstore.go), shared by replicas
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // readers
 	now  func() time.Time
@@ -81,7 +89,9 @@ type Store struct {
 	cache      nodeCache
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
-	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
+	degraded   atomic.Bool   // shared store: the database failed its last use (replica.go)
+	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log (nil when shared)
+	cursors    poolCursors   // shared store: where AllocLease scans each pool (leases_pg.go)
 
 	// The pruner (prune.go): unknown MACs recorded since its last pass,
 	// how many make it run early (0: no pruner), and its wake-up.
@@ -90,41 +100,63 @@ type Store struct {
 }
 
 // Open opens (creating if needed) DIR/state.db and migrates its schema.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return OpenDB("", dir) }
+
+// OpenDB opens the state database dsn: "" is the SQLite file DIR/state.db,
+// a postgres:// or postgresql:// URL a PostgreSQL database shared by
+// bootsrv replicas (see pgstore.go). dir holds the files that stay local
+// (the lease log of a SQLite store). The schema is migrated first;
+// a database with a newer schema than this bootsrv's is refused.
+func OpenDB(dsn, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, FileName)
-	w, err := openDB(path, true)
-	if err != nil {
-		return nil, err
+	var s *Store
+	if isPostgres(dsn) {
+		var err error
+		if s, err = openPG(dsn); err != nil {
+			return nil, err
+		}
+	} else {
+		path := filepath.Join(dir, FileName)
+		w, err := openDB(path, true)
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		s = &Store{path: path, w: w}
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, w: w, now: time.Now, pruneKick: make(chan struct{}, 1)}
+	s.now, s.pruneKick = time.Now, make(chan struct{}, 1)
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
-		w.Close()
+		s.w.Close()
 		return nil, err
 	}
 	if err := s.loadCache(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("state db %s: %w", path, err)
+		s.w.Close()
+		return nil, fmt.Errorf("state db %s: %w", s.path, err)
 	}
-	if s.leases, err = s.openLeases(ctx, dir); err != nil {
-		w.Close()
+	var err error
+	if s.pg {
+		// Leases live in the shared leases table (leases_pg.go).
+	} else if s.leases, err = s.openLeases(ctx, dir); err != nil {
+		s.w.Close()
 		return nil, err
 	}
-
-	r, err := openDB(path, false)
-	if err != nil {
-		s.leases.close()
-		w.Close()
-		return nil, err
+	if s.r == nil {
+		r, err := openDB(s.path, false)
+		if err != nil {
+			if s.leases != nil {
+				s.leases.close()
+			}
+			s.w.Close()
+			return nil, err
+		}
+		r.SetMaxOpenConns(8)
+		s.r = r
 	}
-	r.SetMaxOpenConns(8)
-	s.r = r
 	s.txCh, s.quit, s.writerDone = make(chan *txReq), make(chan struct{}), make(chan struct{})
 	s.lazy.kick = make(chan struct{}, 1)
 	go s.writer()
@@ -154,7 +186,7 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 	return db, nil
 }
 
-// Path is the database file.
+// Path is the database file (a PostgreSQL URL without its password).
 func (s *Store) Path() string { return s.path }
 
 // Close commits the queued writes and closes the database; writes after

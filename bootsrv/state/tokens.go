@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -37,7 +36,7 @@ func (s *Store) AddToken(t Token) error {
 	err := s.tx(ctx, "add admin token "+t.Name, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO admin_tokens(id, name, hash, created, created_by, expires)
 			VALUES (?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.Hash, toDB(t.Created), t.CreatedBy, toDB(t.Expires))
-		if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: admin_tokens.name") {
+		if err != nil && isUniqueViolation(err, "admin_tokens", "name") {
 			return ErrTokenExists
 		}
 		return err

@@ -27,6 +27,8 @@ func newServeFlags(o *serveFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.ConfigPath, "config", "cluster.yaml", "inventory file (check it first with bootsrv check)")
 	fs.StringVar(&cfg.Interface, "interface", "", "bind the DHCP socket to this interface (default: all; direct requests are answered only on interfaces tied to a network, see docs/hardening.md)")
 	fs.StringVar(&cfg.StateDir, "state", "/var/lib/disklesstrap", "runtime state directory (SQLite, TLS certificate, secrets)")
+	fs.StringVar(&cfg.StateDB, "state-db", "", "shared state database of bootsrv replicas: postgres://USER@HOST:PORT/DB (password from PGPASSFILE/~/.pgpass, never the command line; see docs/scale-out.md); empty: SQLite in --state")
+	fs.StringVar(&cfg.ReplicaURL, "replica-url", "", "with --state-db: the http://HOST:PORT other replicas fetch this one's images from (default: from --http when it names an address)")
 	fs.StringVar(&cfg.DataDir, "data", "/srv/disklesstrap", "data directory: tftp/ (iPXE binaries), boot/ (kernels, initramfs), images/")
 	fs.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address (e.g. 198.18.0.1:8080 to keep the API off an uplink)")
 	fs.StringVar(&cfg.DHCPAddr, "dhcp", ":67", `DHCP listen address ("off" to disable)`)

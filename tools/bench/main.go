@@ -30,6 +30,7 @@ type bench struct {
 	dhcp                               dhcpOpts
 	stormNodes                         int
 	stormKill                          time.Duration
+	replicaNodes                       int // replicas suite: nodes of the big storm (replicas.go)
 	verbose                            bool
 }
 
@@ -91,7 +92,7 @@ func run() error {
 	fs.StringVar(&b.profsrvBin, "profsrv", "bin/profsrv", "bootsrv with pprof (tools/bench/profsrv), used with -profile")
 	fs.StringVar(&b.dir, "dir", "", "work directory (default: a new temporary one, removed afterwards)")
 	fs.StringVar(&b.profile, "profile", "", "save CPU profiles of bootsrv under load to this folder")
-	suites := fs.String("suites", "dhcp,http,mode,storm", "benchmarks to run")
+	suites := fs.String("suites", "dhcp,http,mode,storm,replicas", "benchmarks to run")
 	fs.IntVar(&b.nodes, "nodes", 10000, "inventory size for the HTTP and mode benchmarks")
 	fs.IntVar(&b.httpSecs, "http-seconds", 10, "wrk -d")
 	fs.IntVar(&b.dhcp.Seconds, "dhcp-seconds", 10, "perfdhcp -p of each 500-step")
@@ -103,6 +104,7 @@ func run() error {
 	fs.StringVar(&b.dhcp.Cases, "dhcp-cases", "pool,reservations", "DHCP cases to run: pool, reservations")
 	fs.IntVar(&b.stormNodes, "storm-nodes", 2000, "simulated nodes in the storm")
 	fs.DurationVar(&b.stormKill, "storm-kill", time.Second, "mean time between SIGKILLs of bootsrv in the storm")
+	fs.IntVar(&b.replicaNodes, "replica-nodes", 10000, "simulated nodes in the replicas suite's storm against two killed PostgreSQL replicas")
 	fs.BoolVar(&b.verbose, "v", true, "log every step to stderr")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
@@ -161,9 +163,11 @@ func run() error {
 			err = b.printMode(ctx)
 		case "storm":
 			err = b.printStorm(ctx)
+		case "replicas":
+			err = b.printReplicas(ctx)
 		case "":
 		default:
-			err = fmt.Errorf("unknown suite %q (want dhcp, http, mode, storm)", s)
+			err = fmt.Errorf("unknown suite %q (want dhcp, http, mode, storm, replicas)", s)
 		}
 		if err != nil {
 			fmt.Printf("\n%s: FAILED: %v\n", s, err)

@@ -20,7 +20,7 @@ import (
 // storm is the state shared by the simulated nodes and the admin.
 type storm struct {
 	cfg   Config
-	base  string
+	bases []string // bootsrv replicas' HTTP base URLs (replicas.go)
 	relay *Relay
 	http  *http.Client
 	// admin reaches bootsrv's admin socket (as root: an admin) for mode
@@ -135,7 +135,7 @@ func (s *storm) boot(ctx context.Context, i, b int) error {
 		msg := fmt.Sprintf("storm %s boot %d event %d", name, b+1, k)
 		ev := manifest.Event{Node: name, MAC: mac.String(), Phase: manifest.PhaseProgress, Message: msg,
 			Data: map[string]string{"step": "storm"}}
-		err := s.retry(ctx, "event", func() error { return nc.post(ctx, s.base+"/api/v1/events", ev) })
+		err := s.retry(ctx, "event", func() error { return nc.post(ctx, s.pickBase()+"/api/v1/events", ev) })
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *storm) post(ctx context.Context, path string, v any) error {
 
 // do sends one request as a node and returns the body of a 2xx answer.
 func (s *storm) do(ctx context.Context, method, path string, v any) ([]byte, error) {
-	return s.send(ctx, s.http, s.base, method, path, v)
+	return s.send(ctx, s.http, s.pickBase(), method, path, v)
 }
 
 func (s *storm) send(ctx context.Context, hc *http.Client, base, method, path string, v any) ([]byte, error) {

@@ -41,7 +41,7 @@ func (s *storm) register(ctx context.Context, i int) (*nodeClient, error) {
 	var signer *nodeauth.Signer
 	err = s.retry(ctx, "register", func() error {
 		g := &bootclient.Registrar{Local: ip, Attempts: 1}
-		sg, err := g.Register(ctx, s.base, name, mac, priv)
+		sg, err := g.Register(ctx, s.pickBase(), name, mac, priv)
 		var re *bootclient.RegisterError
 		if errors.As(err, &re) && strings.Contains(re.Msg, "no open boot") {
 			if _, err := s.get(ctx, "/ipxe?mac="+mac.String()+"&platform=pcbios"); err != nil {

@@ -18,9 +18,9 @@ import (
 // its own address, port 67, and hands each reply to the exchange waiting
 // for its transaction ID.
 type Relay struct {
-	conn   *net.UDPConn
-	server *net.UDPAddr
-	giaddr net.IP
+	conn    *net.UDPConn
+	servers []*net.UDPAddr // every packet goes to all (replicas)
+	giaddr  net.IP
 
 	mu      sync.Mutex
 	pending map[dhcpv4.TransactionID]chan *dhcpv4.DHCPv4
@@ -30,8 +30,9 @@ type Relay struct {
 // ErrNak is returned by DORA when the server refused the REQUEST.
 var ErrNak = errors.New("dhcp: NAK")
 
-// NewRelay binds relay:67 and sends to server:serverPort.
-func NewRelay(relay, server netip.Addr, serverPort int) (*Relay, error) {
+// NewRelay binds relay:67 and sends to server on each of serverPorts (one
+// per bootsrv replica; the first answer wins).
+func NewRelay(relay, server netip.Addr, serverPorts ...int) (*Relay, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: relay.AsSlice(), Port: dhcpv4.ServerPort})
 	if err != nil {
 		return nil, fmt.Errorf("relay listen %s:67: %w", relay, err)
@@ -39,10 +40,12 @@ func NewRelay(relay, server netip.Addr, serverPort int) (*Relay, error) {
 	conn.SetReadBuffer(4 << 20)
 	r := &Relay{
 		conn:    conn,
-		server:  &net.UDPAddr{IP: server.AsSlice(), Port: serverPort},
 		giaddr:  relay.AsSlice(),
 		pending: make(map[dhcpv4.TransactionID]chan *dhcpv4.DHCPv4),
 		done:    make(chan struct{}),
+	}
+	for _, p := range serverPorts {
+		r.servers = append(r.servers, &net.UDPAddr{IP: server.AsSlice(), Port: p})
 	}
 	go r.read()
 	return r, nil
@@ -93,8 +96,17 @@ func (r *Relay) exchange(ctx context.Context, p *dhcpv4.DHCPv4, timeout time.Dur
 		delete(r.pending, p.TransactionID)
 		r.mu.Unlock()
 	}()
-	if _, err := r.conn.WriteToUDP(p.ToBytes(), r.server); err != nil {
-		return nil, fmt.Errorf("dhcp send %s: %w", p.MessageType(), err)
+	sent := 0
+	var serr error
+	for _, srv := range r.servers {
+		if _, err := r.conn.WriteToUDP(p.ToBytes(), srv); err != nil {
+			serr = err
+			continue
+		}
+		sent++
+	}
+	if sent == 0 {
+		return nil, fmt.Errorf("dhcp send %s: %w", p.MessageType(), serr)
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/disklesstrap/disklesstrap/client"
 )
 
 // Config describes one storm.
@@ -32,7 +30,11 @@ type Config struct {
 	Timeout time.Duration
 	// HTTPPort and DHCPPort of bootsrv on 127.0.0.1 (defaults 8080, 67).
 	HTTPPort, DHCPPort int
-	Log                *slog.Logger
+	// StateDB, a postgres:// URL, runs bootsrv on that shared database
+	// and Replicas (default 1) of them side by side (replicas.go).
+	StateDB  string
+	Replicas int
+	Log      *slog.Logger
 }
 
 // Result is what a storm did and what the checks found.
@@ -93,34 +95,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := WriteInventory(inv, cfg.Nodes); err != nil {
 		return nil, err
 	}
-	base := fmt.Sprintf("http://%s:%d", ServerAddr, cfg.HTTPPort)
 	// Admin calls go through bootsrv's admin socket: authentication on,
 	// as on a real cluster (a SIGKILLed bootsrv leaves the socket file;
 	// the restarted one replaces it).
-	adminSock := filepath.Join(cfg.Dir, "run", "admin.sock")
-	sup := &Supervisor{
-		Bin: cfg.Bootsrv,
-		Args: []string{"--config", inv, "--state", filepath.Join(cfg.Dir, "state"), "--data", filepath.Join(cfg.Dir, "data"),
-			"--http", fmt.Sprintf("%s:%d", ServerAddr, cfg.HTTPPort), "--dhcp", fmt.Sprintf("%s:%d", ServerAddr, cfg.DHCPPort),
-			"--tftp", "off", "--tls-listen", "off", "--admin-socket", adminSock, "--log-level", "warn"},
-		Log:   filepath.Join(cfg.Dir, "bootsrv.log"),
-		Ready: base + "/boot.ipxe",
+	sups, bases, socks, dhcpPorts := cfg.supervisors(inv)
+	sup := sups[0]
+	for _, sp := range sups {
+		defer sp.Close()
 	}
-	defer sup.Close()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	if err := sup.Start(ctx); err != nil {
-		return nil, err
+	for _, sp := range sups {
+		if err := sp.Start(ctx); err != nil {
+			return nil, err
+		}
 	}
-	relay, err := NewRelay(RelayAddr, ServerAddr, cfg.DHCPPort)
+	relay, err := NewRelay(RelayAddr, ServerAddr, dhcpPorts...)
 	if err != nil {
 		return nil, err
 	}
 	defer relay.Close()
 
-	s := &storm{cfg: cfg, base: base, relay: relay, acked: make([][]string, cfg.Nodes+1),
+	s := &storm{cfg: cfg, bases: bases, relay: relay, acked: make([][]string, cfg.Nodes+1),
 		retries: map[string]int{}, lastErr: map[string]string{}, http: newHTTPClient(cfg.Nodes),
-		adminHC: &http.Client{Transport: client.UnixTransport(adminSock), Timeout: 5 * time.Second}}
+		adminHC: adminClient(socks)}
 	res := &Result{Nodes: cfg.Nodes}
 	start := time.Now()
 
@@ -132,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
-			killErr = s.killer(stormCtx, sup, &kills)
+			killErr = s.killer(stormCtx, sups, &kills)
 		}()
 	}
 	bg.Add(1)
@@ -181,10 +179,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, err
 	}
 	res.Problems = append(res.Problems, s.verifyAPI(ctx)...)
-	if err := sup.Stop(5 * time.Second); err != nil {
-		return res, err
+	for _, sp := range sups {
+		if err := sp.Stop(5 * time.Second); err != nil {
+			return res, err
+		}
+		res.Starts += sp.Starts()
 	}
-	res.Starts = sup.Starts()
+	if cfg.StateDB != "" {
+		return res, nil // the shared database was read through the API (verifyAPI)
+	}
 	problems, err := s.verifyDB(filepath.Join(cfg.Dir, "state", "state.db"))
 	if err != nil {
 		return res, err
@@ -197,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // a quarter, half and three quarters of all boots are done (so a storm
 // that a fast server finishes early is still cut three times), and
 // restarts it at once, until ctx ends.
-func (s *storm) killer(ctx context.Context, sup *Supervisor, kills *atomic.Int64) error {
+func (s *storm) killer(ctx context.Context, sups []*Supervisor, kills *atomic.Int64) error {
 	total := int64(s.cfg.Nodes * s.cfg.Boots)
 	milestones := []int64{total / 4, total / 2, total * 3 / 4}
 	poll := time.NewTicker(2 * time.Millisecond)
@@ -220,6 +223,7 @@ func (s *storm) killer(ctx context.Context, sup *Supervisor, kills *atomic.Int64
 				}
 			}
 		}
+		sup := sups[rand.IntN(len(sups))]
 		if err := sup.Kill(); err != nil {
 			return err
 		}

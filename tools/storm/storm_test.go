@@ -40,20 +40,7 @@ func TestStormKill(t *testing.T) {
 		t.Skip("storm: not in -short")
 	}
 	if !InNetns() {
-		need(t, os.Geteuid() == 0, "storm needs root for a network namespace (port 67)")
-		_, err := exec.LookPath("ip")
-		need(t, err == nil, "storm needs the ip command (iproute2)")
-		bin := buildBootsrv(t)
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		var out strings.Builder
-		args := []string{os.Args[0], "-test.run", "^TestStormKill$", "-test.v", "-test.count=1",
-			"-storm.nodes", strconv.Itoa(*stormNodes), "-storm.boots", strconv.Itoa(*stormBoots), "-storm.kill", stormKill.String()}
-		err = RunInNetns(ctx, "storm", args, []string{"DT_STORM_BOOTSRV=" + bin}, &out, &out)
-		t.Log("inside the namespace:\n" + out.String())
-		if err != nil {
-			t.Fatalf("storm in a network namespace: %v", err)
-		}
+		reexecInNetns(t, "storm", "TestStormKill", 90*time.Second)
 		return
 	}
 	bin := os.Getenv("DT_STORM_BOOTSRV")
@@ -63,9 +50,36 @@ func TestStormKill(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Bootsrv: bin, Dir: t.TempDir(), Nodes: *stormNodes, Boots: *stormBoots, KillEvery: *stormKill, Timeout: 60 * time.Second,
 	})
+	checkStorm(t, "storm", res, err)
+}
+
+// reexecInNetns runs test again inside a network namespace of its own
+// with a freshly built bootsrv (DT_STORM_BOOTSRV) and the storm flags.
+func reexecInNetns(t *testing.T, netns, test string, timeout time.Duration) {
+	t.Helper()
+	need(t, os.Geteuid() == 0, "storm needs root for a network namespace (port 67)")
+	_, err := exec.LookPath("ip")
+	need(t, err == nil, "storm needs the ip command (iproute2)")
+	bin := buildBootsrv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out strings.Builder
+	args := []string{os.Args[0], "-test.run", "^" + test + "$", "-test.v", "-test.count=1",
+		"-storm.nodes", strconv.Itoa(*stormNodes), "-storm.boots", strconv.Itoa(*stormBoots), "-storm.kill", stormKill.String()}
+	err = RunInNetns(ctx, netns, args, []string{"DT_STORM_BOOTSRV=" + bin}, &out, &out)
+	t.Log("inside the namespace:\n" + out.String())
+	if err != nil {
+		t.Fatalf("storm in a network namespace: %v", err)
+	}
+}
+
+// checkStorm logs what a storm did and fails the test on any problem, an
+// unfinished node or fewer than two kills (too short to test anything).
+func checkStorm(t *testing.T, what string, res *Result, err error) {
+	t.Helper()
 	if res != nil {
-		t.Logf("storm: %d/%d nodes done in %s, %d kills, %d starts, %d mode switches and %d events acknowledged, retries %v",
-			res.Completed, res.Nodes, res.Took.Round(time.Millisecond), res.Kills, res.Starts, res.ModeSets, res.EventsAcked, res.Retries)
+		t.Logf("%s: %d/%d nodes done in %s, %d kills, %d starts, %d mode switches and %d events acknowledged, retries %v",
+			what, res.Completed, res.Nodes, res.Took.Round(time.Millisecond), res.Kills, res.Starts, res.ModeSets, res.EventsAcked, res.Retries)
 		for step, e := range res.LastErrors {
 			t.Logf("last %s failure: %s", step, e)
 		}
