@@ -19,6 +19,9 @@ pkgs=(
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
+  # dracut for the initramfs bench: dracut-core only (the dracut package
+  # hooks the host's kernel installs); multipath-tools for its multipath module
+  pkgs+=(dracut-core multipath-tools)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
