@@ -1,10 +1,10 @@
 package main
 
 import (
-	"compress/gzip"
 	"fmt"
 	"os"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
@@ -15,9 +15,9 @@ const bareMarker = "DT-BARE-INIT-READY"
 // (PID 1 must not exit).
 const bareInit = "#!/bin/busybox sh\n/bin/busybox echo " + bareMarker + "\nexec /bin/busybox sleep 86400\n"
 
-// writeBareInitramfs writes a gzip newc initramfs with static busybox, a
+// writeBareInitramfs writes a zstd newc initramfs with static busybox, a
 // /dev/console and bareInit as /init: the baseline a trap boot is
-// compared with (same kernel, same bootsrv, same compression).
+// compared with (same kernel, same bootsrv, same compression as the trap's default).
 func writeBareInitramfs(busybox, out string) error {
 	bb, err := os.ReadFile(busybox)
 	if err != nil {
@@ -27,7 +27,11 @@ func writeBareInitramfs(busybox, out string) error {
 	if err != nil {
 		return err
 	}
-	zw := gzip.NewWriter(f)
+	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithWindowSize(8<<20))
+	if err != nil {
+		f.Close()
+		return err
+	}
 	w := cpio.Newc.Writer(zw)
 	recs := []cpio.Record{
 		cpio.Directory("bin", 0o755),

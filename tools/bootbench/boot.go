@@ -46,11 +46,11 @@ func benchBoot(ctx context.Context, work string, runs int, stdout, stderr io.Wri
 		return err
 	}
 	fmt.Fprintln(stderr, "bootbench: building the trap initramfs")
-	trapImg, err := labcluster.BuildInitrd(ctx, filepath.Join(dir, "trap.cpio.gz"))
+	trapImg, err := labcluster.BuildInitrd(ctx, filepath.Join(dir, "trap.cpio.zst"))
 	if err != nil {
 		return err
 	}
-	bareImg := filepath.Join(dir, "bare.cpio.gz")
+	bareImg := filepath.Join(dir, "bare.cpio.zst")
 	if err := writeBareInitramfs("/bin/busybox", bareImg); err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func benchBoot(ctx context.Context, work string, runs int, stdout, stderr io.Wri
 	for i := 1; i <= runs; i++ {
 		nodes = append(nodes,
 			labcluster.Node{Name: fmt.Sprintf("bare%d", i), MAC: fmt.Sprintf("52:54:00:19:00:%02x", i), IP: fmt.Sprintf("198.18.0.%d", 20+i),
-				Firmware: lab.BIOS, Attrs: map[string]string{"initrd": "bare.cpio.gz"}},
+				Firmware: lab.BIOS, Attrs: map[string]string{"initrd": "bare.cpio.zst"}},
 			labcluster.Node{Name: fmt.Sprintf("trap%d", i), MAC: fmt.Sprintf("52:54:00:19:01:%02x", i), IP: fmt.Sprintf("198.18.0.%d", 40+i),
 				Firmware: lab.BIOS})
 	}
@@ -67,7 +67,7 @@ func benchBoot(ctx context.Context, work string, runs int, stdout, stderr io.Wri
 		return err
 	}
 	defer c.Close()
-	if err := labcluster.CopyFile(bareImg, filepath.Join(c.DataDir, "boot", "bare.cpio.gz"), 0o644); err != nil {
+	if err := labcluster.CopyFile(bareImg, filepath.Join(c.DataDir, "boot", "bare.cpio.zst"), 0o644); err != nil {
 		return err
 	}
 	var bare, trap []bootRun
