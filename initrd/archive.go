@@ -74,6 +74,11 @@ func writeNormalized(raw, out string, comp Compression, extra []Record) (*normal
 	}
 	if zw != nil {
 		w = zw
+		defer func() { // on an early return: end the compressor (a zstd process)
+			if zw != nil {
+				zw.Close()
+			}
+		}()
 	}
 	cw := cpio.Newc.Writer(w)
 	for _, r := range recs {
@@ -85,7 +90,9 @@ func writeNormalized(raw, out string, comp Compression, extra []Record) (*normal
 		return nil, fmt.Errorf("write %s: trailer: %w", out, err)
 	}
 	if zw != nil {
-		if err := zw.Close(); err != nil {
+		err := zw.Close()
+		zw = nil
+		if err != nil {
 			return nil, fmt.Errorf("write %s: %s: %w", out, comp, err)
 		}
 	}

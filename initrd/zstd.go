@@ -1,17 +1,60 @@
 package initrd
 
 import (
+	"bytes"
+	"fmt"
 	"io"
+	"os/exec"
 
 	"github.com/klauspost/compress/zstd"
 )
 
-// newZstdWriter compresses an image for the kernel's unzstd: one frame,
-// an 8 MiB window (the kernel allocates the window it is told), the best
-// ratio, one goroutine so the output is the same on every machine.
+// zstdCLILevel is the level the zstd program compresses images with: its
+// btultra2 parser makes a boot image ~11 % smaller than the Go encoder's
+// best level, with the same 8 MiB window (the kernel's unzstd allocates
+// the window the frame asks for).
+const zstdCLILevel = "-19"
+
+// newZstdWriter compresses an image for the kernel's unzstd, one frame:
+// through the zstd program when the host has it (one thread, so the
+// output depends only on the input and the zstd version), else with the
+// Go encoder's best level, one goroutine, an 8 MiB window.
 func newZstdWriter(w io.Writer) (io.WriteCloser, error) {
+	if path, err := exec.LookPath("zstd"); err == nil {
+		return startZstdCLI(path, w)
+	}
 	return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1),
 		zstd.WithWindowSize(8<<20), zstd.WithEncoderCRC(true))
+}
+
+// zstdCLI is a running `zstd -19 -T1 -c`: writes go to its stdin.
+type zstdCLI struct {
+	io.WriteCloser // stdin
+	cmd            *exec.Cmd
+	stderr         *bytes.Buffer
+}
+
+func startZstdCLI(path string, w io.Writer) (io.WriteCloser, error) {
+	cmd := exec.Command(path, zstdCLILevel, "-T1", "-q", "-c", "--no-progress")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	return &zstdCLI{WriteCloser: in, cmd: cmd, stderr: &stderr}, nil
+}
+
+// Close ends the input and waits for zstd to write the rest.
+func (z *zstdCLI) Close() error {
+	err := z.WriteCloser.Close()
+	if werr := z.cmd.Wait(); werr != nil {
+		return fmt.Errorf("zstd: %w: %s", werr, bytes.TrimSpace(z.stderr.Bytes()))
+	}
+	return err
 }
 
 // readZstd decompresses a whole zstd image.

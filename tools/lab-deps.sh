@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   qemu-system-x86 ipxe-qemu ipxe ovmf          # QEMU, iPXE ROMs and binaries, UEFI firmware
   busybox-static cpio kmod                     # initramfs and test OS userland, depmod
+  zstd                                         # trap initramfs compression (initrd falls back to Go's encoder)
   openssh-client iproute2                      # real SSH client, network namespaces
   tftp-hpa atftp                               # real TFTP clients for the tftpd tests
   aria2                                        # a real BitTorrent peer for the interop test

@@ -11,9 +11,11 @@ import (
 // bareMarker is what the bare initramfs's /init prints on the console.
 const bareMarker = "DT-BARE-INIT-READY"
 
-// bareInit is the bare initramfs's /init: print the marker, then idle
-// (PID 1 must not exit).
-const bareInit = "#!/bin/busybox sh\n/bin/busybox echo " + bareMarker + "\nexec /bin/busybox sleep 86400\n"
+// bareInit is the bare initramfs's /init: print the marker with the
+// kernel's uptime (its kernel start to /init), then idle (PID 1 must not
+// exit).
+const bareInit = "#!/bin/busybox sh\n/bin/busybox mkdir -p /proc\n/bin/busybox mount -t proc proc /proc\n" +
+	"/bin/busybox echo " + bareMarker + " uptime=$(/bin/busybox cut -d' ' -f1 /proc/uptime)\nexec /bin/busybox sleep 86400\n"
 
 // writeBareInitramfs writes a zstd newc initramfs with static busybox, a
 // /dev/console and bareInit as /init: the baseline a trap boot is

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +19,9 @@ import (
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
 )
+
+// bareReady is the bare /init's console line; the group is its uptime.
+var bareReady = regexp.MustCompile(bareMarker + ` uptime=([0-9.]+)`)
 
 // eventsDir, when set, receives NODE.json with each trap node's events.
 var eventsDir string
@@ -30,6 +35,7 @@ const phasePowerOn = "power-on to iPXE script (firmware, iPXE DHCP)"
 
 type bootRun struct {
 	took   time.Duration
+	toInit time.Duration      // kernel start to /init (bare: its marker's uptime)
 	timing *boottiming.Timing // trap runs only
 }
 
@@ -94,17 +100,21 @@ func bootOne(ctx context.Context, c *labcluster.Cluster, name string, bare bool)
 		return bootRun{}, err
 	}
 	defer n.Stop()
-	ready := bareMarker
-	if !bare {
-		ready = "root@" + name + "_DisklessTrap:/root#"
+	if bare {
+		m, err := n.WaitConsoleRegexp(ctx, bareReady, 4*time.Minute)
+		if err != nil {
+			return bootRun{}, fmt.Errorf("%s: %w\n%s", name, err, n.ConsoleTail(20))
+		}
+		r := bootRun{took: n.Elapsed()}
+		if f, err := strconv.ParseFloat(m[1], 64); err == nil {
+			r.toInit = time.Duration(f * float64(time.Second))
+		}
+		return r, nil
 	}
-	if err := n.WaitConsole(ctx, ready, 4*time.Minute); err != nil {
+	if err := n.WaitConsole(ctx, "root@"+name+"_DisklessTrap:/root#", 4*time.Minute); err != nil {
 		return bootRun{}, fmt.Errorf("%s: %w\n%s", name, err, n.ConsoleTail(20))
 	}
 	r := bootRun{took: n.Elapsed()}
-	if bare {
-		return r, nil
-	}
 	// The trapped event is queued just before the prompt; give it time.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -122,6 +132,11 @@ func bootOne(ctx context.Context, c *labcluster.Cluster, name string, bare bool)
 					}
 				}
 				r.timing = t
+				for _, p := range t.Phases {
+					if p.Name == boottiming.PhaseKernel {
+						r.toInit = p.Took
+					}
+				}
 				return r, saveEvents(name, evs)
 			}
 		}
@@ -187,6 +202,15 @@ func printBoot(w io.Writer, kver, bareImg, trapImg string, bare, trap []bootRun)
 		verdict = "NOT MET"
 	}
 	fmt.Fprintf(w, "goal trap/bare <= %.2fx: %s (%.2fx)\n", bootGoal, verdict, r)
+	toInit := func(runs []bootRun) time.Duration {
+		var ds []time.Duration
+		for _, r := range runs {
+			ds = append(ds, r.toInit)
+		}
+		return median(ds)
+	}
+	fmt.Fprintf(w, "kernel start to /init (initramfs unpacking and kernel init), median: bare %.2fs, trap %.2fs\n",
+		toInit(bare).Seconds(), toInit(trap).Seconds())
 	return printPhases(w, trap)
 }
 
