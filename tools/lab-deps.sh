@@ -21,8 +21,9 @@ pkgs=(
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
   # dracut for the initramfs bench: dracut-core only (the dracut package
-  # hooks the host's kernel installs); multipath-tools for its multipath module
-  pkgs+=(dracut-core multipath-tools)
+  # hooks the host's kernel installs), dracut-network (network, iscsi modules),
+  # multipath-tools for its multipath module
+  pkgs+=(dracut-core dracut-network multipath-tools)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
