@@ -117,7 +117,7 @@ type Compression string
 const (
 	CompressGzip Compression = "gzip"
 	CompressNone Compression = "none"
-	// CompressZstd (the default): ~20 % smaller than gzip and faster to
+	// CompressZstd (the default): ~10 % smaller than gzip and faster to
 	// unpack; both count twice on a boot under emulation (iPXE's HTTP
 	// download, the kernel's unpacking). Kernels need CONFIG_RD_ZSTD
 	// (Debian's have it).
