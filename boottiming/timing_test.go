@@ -14,6 +14,7 @@ import (
 )
 
 // TestFromEventsGolden breaks down recorded event lists (testdata/*.json,
+// trap-boot.json: bootbench -events, a lab trap boot of make bench,
 // oldest first as GET /api/v1/events returns them) and compares the
 // printed table with the .golden file beside each.
 func TestFromEventsGolden(t *testing.T) {
