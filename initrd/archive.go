@@ -61,14 +61,24 @@ func writeNormalized(raw, out string, comp Compression, extra []Record) (*normal
 	counter := &countWriter{}
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h, counter), 1<<20)
 	var w io.Writer = bw
-	var zw *gzip.Writer
-	if comp == CompressGzip {
+	var zw io.WriteCloser
+	switch comp {
+	case CompressGzip:
 		zw, err = gzip.NewWriterLevel(bw, gzipLevel)
-		if err != nil {
-			return nil, err
-		}
 		// Header is zero: no name, no modification time, OS "unknown".
+	case CompressZstd:
+		zw, err = newZstdWriter(bw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if zw != nil {
 		w = zw
+		defer func() { // on an early return: end the compressor (a zstd process)
+			if zw != nil {
+				zw.Close()
+			}
+		}()
 	}
 	cw := cpio.Newc.Writer(w)
 	for _, r := range recs {
@@ -80,8 +90,10 @@ func writeNormalized(raw, out string, comp Compression, extra []Record) (*normal
 		return nil, fmt.Errorf("write %s: trailer: %w", out, err)
 	}
 	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return nil, fmt.Errorf("write %s: gzip: %w", out, err)
+		err := zw.Close()
+		zw = nil
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %s: %w", out, comp, err)
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -158,7 +170,11 @@ func ReadArchive(file string) ([]Record, error) {
 		return nil, err
 	}
 	var data []byte
-	if magic == [2]byte{0x1f, 0x8b} {
+	if magic == [2]byte{0x28, 0xb5} { // zstd frame magic 28 b5 2f fd
+		if data, err = readZstd(f); err != nil {
+			return nil, fmt.Errorf("read %s: unzstd: %w", file, err)
+		}
+	} else if magic == [2]byte{0x1f, 0x8b} {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", file, err)

@@ -41,7 +41,7 @@ func hostish(mtime uint64) []cpio.Record {
 
 func TestWriteNormalized(t *testing.T) {
 	dir := t.TempDir()
-	for _, comp := range []Compression{CompressGzip, CompressNone} {
+	for _, comp := range []Compression{CompressZstd, CompressGzip, CompressNone} {
 		t.Run(string(comp), func(t *testing.T) {
 			var sums []string
 			for i, mtime := range []uint64{1700000000, 1800000000} {
@@ -64,6 +64,9 @@ func TestWriteNormalized(t *testing.T) {
 				}
 				if int64(len(b)) != n.size {
 					t.Errorf("size = %d, file has %d bytes", n.size, len(b))
+				}
+				if comp == CompressZstd && !bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+					t.Errorf("zstd image starts % x: want the zstd frame magic", b[:4])
 				}
 				if comp == CompressGzip {
 					if b[0] != 0x1f || b[1] != 0x8b || b[3] != 0 || !bytes.Equal(b[4:8], []byte{0, 0, 0, 0}) {

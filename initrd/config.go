@@ -117,6 +117,11 @@ type Compression string
 const (
 	CompressGzip Compression = "gzip"
 	CompressNone Compression = "none"
+	// CompressZstd (the default): ~10 % smaller than gzip and faster to
+	// unpack; both count twice on a boot under emulation (iPXE's HTTP
+	// download, the kernel's unpacking). Kernels need CONFIG_RD_ZSTD
+	// (Debian's have it).
+	CompressZstd Compression = "zstd"
 )
 
 // Config describes one initramfs image.
@@ -214,10 +219,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	switch c.Compression {
 	case "":
-		c.Compression = CompressGzip
-	case CompressGzip, CompressNone:
+		c.Compression = CompressZstd
+	case CompressGzip, CompressZstd, CompressNone:
 	default:
-		return c, fmt.Errorf("initrd: compression %q: want gzip or none", c.Compression)
+		return c, fmt.Errorf("initrd: compression %q: want zstd, gzip or none", c.Compression)
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

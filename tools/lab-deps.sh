@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   qemu-system-x86 ipxe-qemu ipxe ovmf          # QEMU, iPXE ROMs and binaries, UEFI firmware
   busybox-static cpio kmod                     # initramfs and test OS userland, depmod
+  zstd                                         # trap initramfs compression (initrd falls back to Go's encoder)
   openssh-client iproute2                      # real SSH client, network namespaces
   tftp-hpa atftp                               # real TFTP clients for the tftpd tests
   aria2                                        # a real BitTorrent peer for the interop test
@@ -21,6 +22,10 @@ pkgs=(
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
+  # dracut for the initramfs bench: dracut-core only (the dracut package
+  # hooks the host's kernel installs), dracut-network (network, iscsi modules),
+  # multipath-tools for its multipath module
+  pkgs+=(dracut-core dracut-network multipath-tools)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

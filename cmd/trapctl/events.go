@@ -7,17 +7,24 @@ import (
 	"time"
 )
 
-var eventsLimit int
+var (
+	eventsLimit  int
+	eventsTiming bool
+)
 
 var eventsCmd = &command{
-	name: "events", args: "NODE [--limit N]", summary: "a node's last events, oldest first",
+	name: "events", args: "NODE [--limit N] [--timing]", summary: "a node's last events, oldest first (--timing: phase durations of its last boot)",
 	minArgs: 1, maxArgs: 1,
 	flags: func(fs *flag.FlagSet) {
 		fs.IntVar(&eventsLimit, "limit", 20, "how many events")
+		fs.BoolVar(&eventsTiming, "timing", false, "phase durations of the node's last boot instead of the events")
 	},
 	run: func(e *env, args []string) error {
 		if eventsLimit < 1 {
 			return usagef("--limit: want a positive number, got %d", eventsLimit)
+		}
+		if eventsTiming {
+			return printTiming(e, args[0])
 		}
 		evs, err := e.client().Events(e.ctx, args[0], eventsLimit)
 		if err != nil {

@@ -77,7 +77,7 @@ bootsrv's "tls certificate" log line.`,
 		fs.StringVar(&o.cfg.ModuleDir, "module-dir", "", "Go module directory to build in (default: nearest go.mod)")
 		fs.StringVar(&o.cfg.ModulesRoot, "modules-root", "", "directory containing lib/modules/KVER")
 		fs.StringVar(&o.cfg.KernelVersion, "kernel-version", "", "kernel version under lib/modules (default: the only one)")
-		fs.StringVar(&o.compression, "compression", "gzip", "gzip or none")
+		fs.StringVar(&o.compression, "compression", "zstd", "zstd, gzip or none")
 		fs.StringVar(&o.cfg.TempDir, "tmp", "", "temporary directory")
 		fs.StringVar(&o.cfg.CacheDir, "cache", "", "Go busybox cache directory")
 		fs.BoolVar(&o.cfg.NoCache, "no-cache", false, "build the Go busybox afresh, cache nothing")
@@ -99,10 +99,10 @@ bootsrv's "tls certificate" log line.`,
 			return usagef("initrd build: -out is required")
 		}
 		switch o.compression {
-		case "gzip", "none":
+		case "zstd", "gzip", "none":
 			o.cfg.Compression = initrd.Compression(o.compression)
 		default:
-			return usagef("-compression: want gzip or none, got %q", o.compression)
+			return usagef("-compression: want zstd, gzip or none, got %q", o.compression)
 		}
 		cfg := o.cfg
 		cfg.UrootCommands, cfg.HostBinaries = o.uroot, o.hostBins

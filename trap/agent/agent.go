@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/boottiming"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/bootclient"
@@ -59,6 +61,8 @@ type agent struct {
 	mac      net.HardwareAddr
 	registry *plan.Registry
 	hostKey  ed25519.PrivateKey
+	clock    *bootClock      // boot marks for the events (timing.go)
+	modsDone <-chan struct{} // closed once the background modules are loaded
 
 	mu        sync.Mutex
 	phase     string
@@ -112,7 +116,10 @@ func newAgent(cfg Config) (*agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &agent{cfg: cfg, log: cfg.Log, phase: phaseBoot, leave: make(chan string, 1), registry: cfg.Registry}
+	a := &agent{cfg: cfg, log: cfg.Log, phase: phaseBoot, leave: make(chan string, 1), registry: cfg.Registry, clock: newBootClock()}
+	closed := make(chan struct{})
+	close(closed)
+	a.modsDone = closed
 	if a.registry == nil {
 		a.registry = plan.Default
 	}
@@ -182,13 +189,14 @@ func (a *agent) fail(err error) {
 }
 
 func (a *agent) run(ctx context.Context) error {
-	started := time.Now().UTC()
+	started := time.Now()
+	a.clock.marks[boottiming.KeyUptime] = a.clock.uptime(started)
 	a.boot(ctx)
 	if a.cfg.Reap {
 		go reap(ctx, "/proc", 5*time.Second)
 	}
 	a.startControl(ctx)
-	a.reporter.Report(manifest.Event{Phase: manifest.PhaseAgentStart, Time: started})
+	a.reporter.Report(manifest.Event{Phase: manifest.PhaseAgentStart, Time: started.UTC(), Data: maps.Clone(a.clock.marks)})
 	if a.net != nil {
 		a.report(manifest.PhaseNetUp, "", map[string]string{"interface": a.net.Interface, "address": a.net.Lease.Addr.String()})
 	}
@@ -247,6 +255,9 @@ func (a *agent) run(ctx context.Context) error {
 
 // runPlan builds the plan for m and runs it from the resume point.
 func (a *agent) runPlan(ctx context.Context, m *manifest.Manifest) (bool, error) {
+	if err := a.waitModules(ctx); err != nil {
+		return false, err
+	}
 	p, err := a.registry.Build(m)
 	if err != nil {
 		return false, err
@@ -365,7 +376,7 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 		a.ssh.SetAuthorizedKeys(m.SSHKeys)
 	}
 	a.mu.Unlock()
-	a.report(manifest.PhaseManifest, "", map[string]string{"mode": string(m.Mode)})
+	a.report(manifest.PhaseManifest, "", a.clock.withUptime(map[string]string{"mode": string(m.Mode)}))
 	switch m.Mode {
 	case manifest.ModeDiscovery:
 		inv, _ := json.Marshal(hwinfo.Collect(a.cfg.Root))

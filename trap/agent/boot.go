@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/disklesstrap/disklesstrap/boottiming"
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/cmdline"
 	"github.com/disklesstrap/disklesstrap/trap/modload"
@@ -99,8 +100,21 @@ func (a *agent) boot(ctx context.Context) {
 		}
 	}
 	if a.cfg.LoadModules {
-		a.loadModules()
+		// NIC drivers now, the rest (filesystems, zram, dm...: megabytes
+		// of modules, seconds under emulation) behind the network and SSH;
+		// plans and trap steps wait for them (waitModules).
+		first, rest := modload.BootFirst(a.cfg.Root, a.kernelVersion(), a.file.Modules)
+		a.loadModules(first)
+		if len(rest) > 0 {
+			done := make(chan struct{})
+			a.modsDone = done
+			go func() {
+				defer close(done)
+				a.loadModules(rest)
+			}()
+		}
 	}
+	a.clock.mark(boottiming.KeyModules)
 	if a.cfg.Net != nil {
 		if err := a.netUp(ctx); err != nil {
 			a.log.Error("network", "err", err)
@@ -110,13 +124,39 @@ func (a *agent) boot(ctx context.Context) {
 	a.registerBoot(ctx)
 }
 
-func (a *agent) loadModules() {
+// kernelVersion is the config file's kernel version, else the running one.
+func (a *agent) kernelVersion() string {
+	if a.file.KernelVersion != "" {
+		return a.file.KernelVersion
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// waitModules waits until the kernel modules loading in the background are
+// in (steps need zram, dm, filesystems).
+func (a *agent) waitModules(ctx context.Context) error {
+	select {
+	case <-a.modsDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *agent) loadModules(mods []string) {
+	if len(mods) == 0 {
+		return
+	}
 	p, err := modload.Kmodule(a.cfg.Root, a.file.KernelVersion, nil)
 	if err != nil {
 		a.printf("no kernel modules: %v", err)
 		return
 	}
-	r := modload.Load(p, a.file.Modules, a.log)
+	r := modload.Load(p, mods, a.log)
 	a.log.Info("kernel modules", "result", r.String())
 	for name, e := range r.Failed {
 		a.printf("module %s: %s", name, e)
@@ -139,6 +179,8 @@ func (a *agent) netUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}
+	a.clock.marks[boottiming.KeyLink] = a.clock.uptime(res.LinkUp)
+	a.clock.mark(boottiming.KeyLease)
 	if a.mac == nil {
 		a.mac = res.MAC
 	}

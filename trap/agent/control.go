@@ -162,6 +162,9 @@ func (a *agent) runStep(ctx context.Context, args []string, out io.Writer) error
 		return fmt.Errorf("%s: only from inside the trap", name)
 	}
 	fmt.Fprintf(out, "%s: %s\n", s.Name(), s.String())
+	if err := a.waitModules(ctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	log := slog.New(slog.NewTextHandler(out, nil))
 	if err := s.Run(ctx, a.env(m, log)); err != nil {
 		return fmt.Errorf("%s: %w", name, err)

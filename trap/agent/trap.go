@@ -38,7 +38,7 @@ func (a *agent) trap(ctx context.Context) {
 		mode = string(m.Mode)
 	}
 	a.printf("in the trap (node %s, mode %s). Type `exit` or run `trap continue` to go on.", a.nodeName(), mode)
-	a.report(manifest.PhaseTrapped, "", map[string]string{"mode": mode, "ssh": a.sshAddr()})
+	a.report(manifest.PhaseTrapped, "", a.clock.withUptime(map[string]string{"mode": mode, "ssh": a.sshAddr()}))
 
 	cctx, cancel := context.WithCancel(ctx)
 	consoleDone := make(chan struct{})

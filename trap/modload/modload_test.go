@@ -67,3 +67,31 @@ func TestKmoduleDryRun(t *testing.T) {
 		t.Errorf("Kmodule(no modules.dep) error = nil, want error")
 	}
 }
+
+func TestBootFirst(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "lib/modules/6.1.0-test")
+	dep := "kernel/drivers/net/virtio_net.ko: kernel/net/core/failover.ko\n" +
+		"kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko\n" +
+		"kernel/drivers/net/ethernet/intel/e1000/e1000.ko:\n" +
+		"kernel/fs/xfs/xfs.ko: kernel/lib/libcrc32c.ko\n" +
+		"kernel/drivers/block/zram/zram.ko.xz:\n" +
+		"kernel/crypto/crc32c_generic.ko:\n"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(dep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mods := []string{"crc32c_generic", "virtio-net", "virtio_pci", "zram num_devices=2", "nope", "xfs", "e1000"}
+	first, rest := BootFirst(root, "6.1.0-test", mods)
+	wantFirst := []string{"virtio-net", "virtio_pci", "nope", "e1000"}
+	wantRest := []string{"crc32c_generic", "zram num_devices=2", "xfs"}
+	if !reflect.DeepEqual(first, wantFirst) || !reflect.DeepEqual(rest, wantRest) {
+		t.Errorf("BootFirst() = %q, %q; want %q, %q", first, rest, wantFirst, wantRest)
+	}
+	first, rest = BootFirst(t.TempDir(), "none", mods)
+	if !reflect.DeepEqual(first, mods) || rest != nil {
+		t.Errorf("BootFirst(no modules.dep) = %q, %q; want all first", first, rest)
+	}
+}

@@ -73,6 +73,8 @@ type Result struct {
 	Interface string
 	MAC       net.HardwareAddr
 	Lease     Lease
+	// LinkUp is when the link was found and set up (DHCP started).
+	LinkUp time.Time
 }
 
 func (c *Config) defaults() {
@@ -123,6 +125,7 @@ func Up(ctx context.Context, ops Ops, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("set link %s up: %w", link.Name, err)
 		}
 	}
+	linkUp := time.Now()
 	lease, err := dhcp(ctx, ops, &cfg, link)
 	if err != nil {
 		return nil, err
@@ -135,7 +138,7 @@ func Up(ctx context.Context, ops Ops, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("add default route via %s on %s: %w", lease.Gateway, link.Name, err)
 		}
 	}
-	return &Result{Interface: link.Name, MAC: link.MAC, Lease: *lease}, nil
+	return &Result{Interface: link.Name, MAC: link.MAC, Lease: *lease, LinkUp: linkUp}, nil
 }
 
 // findLink sets loopback up and waits for the boot link.
