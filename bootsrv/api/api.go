@@ -43,6 +43,8 @@
 //	GET    /api/v1/admin/tokens       []api.Token (no secrets)
 //	DELETE /api/v1/admin/tokens/{name}  revoke -> api.Token
 //	GET    /api/v1/audit?limit=N      []api.AuditRecord (audit.go)
+//	GET    /api/v1/discovery          []api.Discovered (discovery.go)
+//	POST   /api/v1/discovery/assign   api.DiscoverAssign -> api.DiscoverAssigned
 //
 // Routes under /api/v1 other than events, secret pulls and boot
 // registration are admin routes: they need an admin credential
@@ -243,6 +245,8 @@ func (a *API) routes() {
 	admin("GET /api/v1/admin/tokens", a.listTokens)
 	admin("DELETE /api/v1/admin/tokens/{name}", a.revokeToken)
 	admin("GET /api/v1/audit", a.getAudit)
+	admin("GET /api/v1/discovery", a.listDiscovered)           // discovery.go
+	admin("POST /api/v1/discovery/assign", a.assignDiscovered) // discovery.go
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.trackerAuth(a.cfg.Swarm.Tracker)) // node (announce key), or bootsrv's seeder
 	}
