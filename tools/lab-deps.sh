@@ -16,6 +16,7 @@ pkgs=(
   lintian mmdebstrap systemd systemd-container # make deb's checks: lintian, a Debian 12 root, systemd-analyze, nspawn
   nfs-ganesha nfs-ganesha-vfs                  # statelite lab's NFSv4 server (started by the test in the namespace)
   gdisk dosfstools                             # sgdisk + mkfs.vfat in the install trap initramfs (trapctl initrd build --install)
+  chromium                                     # the web status page test (headless, driven by chromedp)
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench
