@@ -80,6 +80,29 @@ func TestDiscoveryNaming(t *testing.T) {
 		}
 	}
 
+	// The web status page, open in Chromium before the naming: it must
+	// show what trapctl status says, then follow the nodes live.
+	chromium := requireChromium(t)
+	tok, err := c.API.CreateToken(ctx, "web", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "https://" + forward(ctx, t, c.Lab.DialContext, c.Lab.BridgeAddr(0).String()+":8443")
+	bctx, stopBrowser := browser(ctx, t, chromium)
+	defer stopBrowser()
+	if err := login(bctx, base, tok.Text); err != nil {
+		t.Fatalf("web page login in chromium: %v", err)
+	}
+	rows, err := c.API.Status(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if got, err := cellPhase(bctx, r.Node); err != nil || got != r.Phase {
+			t.Errorf("web page shows %s in phase %q (%v), trapctl status says %q", r.Node, got, err, r.Phase)
+		}
+	}
+
 	out, err := run("discover", "assign", machines[0].mac, "cn005")
 	if err != nil || !strings.Contains(out, "is node cn005, address 198.18.0.15") {
 		t.Fatalf("discover assign by name: %v\n%s", err, out)
@@ -121,6 +144,21 @@ func TestDiscoveryNaming(t *testing.T) {
 			t.Errorf("trapctl status lacks %s trapped at %s", w.node, w.ip)
 		}
 	}
+	for _, w := range want {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, _ := cellPhase(bctx, w.node)
+			if got == "trapped" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the open web page shows %s in phase %q 30s after trapctl status said trapped", w.node, got)
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	screenshot(bctx, t, "web-lab-discovery.png")
 	for _, m := range machines {
 		w := want[m.name]
 		args := []string{"netns", "exec", c.Lab.Namespace(), "ssh", "-i", c.Key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
