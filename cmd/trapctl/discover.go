@@ -47,7 +47,7 @@ var discoverList = &command{
 var discoverNext string
 
 var discoverAssign = &command{
-	name: "discover assign", args: "MAC NAME | MAC --next RANGE",
+	name: "discover assign", args: "MAC NAME|--next RANGE",
 	summary: "name a discovered machine: it joins the inventory and goes on in its mode without a reboot",
 	help: "NAME (or with --next the first free name of RANGE) must be in a pool of the inventory's discovery\n" +
 		"section, which gives the node its groups and reserved address (docs/discovery.md).",
