@@ -137,3 +137,29 @@ func TestBadDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDiscovery: any discovery section either fails with file:line errors
+// or gives pools whose every name renders an address and NextFree never
+// panics.
+func FuzzDiscovery(f *testing.F) {
+	f.Add("  - nodes: cn[001-010]\n    network: lab\n    ip: \"198.18.0.{index+10}\"\n    serials:\n      cn001: X\n")
+	f.Add("  - nodes: gpu[1-2]\n    network: lab\n    interface: eno1\n    ip: \"198.18.0.{index/2+100}\"\n    groups: [compute]\n")
+	f.Add("  - nodes: \"\"\n")
+	f.Fuzz(func(t *testing.T, section string) {
+		c, err := Parse("cluster.yaml", []byte(netYAML+"groups:\n  - name: compute\ndiscovery:\n"+section))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "cluster.yaml:") {
+				t.Fatalf("error without file:line: %v", err)
+			}
+			return
+		}
+		for _, p := range c.Pools() {
+			for _, name := range p.Names {
+				if _, _, err := c.NodeFields(name, "52:54:00:00:00:01"); err != nil {
+					t.Fatalf("pool %s name %s: %v", p.Nodes, name, err)
+				}
+			}
+			c.NextFree(p.Nodes)
+		}
+	})
+}
