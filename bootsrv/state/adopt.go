@@ -27,13 +27,7 @@ func (s *Store) AdoptBootKey(from, to string) (BootKey, error) {
 	bk := old
 	bk.Node, bk.IPXEBoot, bk.OSToken = to, boots, ""
 	ctx := context.Background()
-	err := s.tx(ctx, "adopt boot key of "+from+" as "+to, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO boot_keys(node, boot, key, ipxe_boot, registered, remote, os_token)
-			VALUES(?, ?, ?, ?, ?, ?, '') ON CONFLICT(node) DO UPDATE SET boot=excluded.boot, key=excluded.key,
-			ipxe_boot=excluded.ipxe_boot, registered=excluded.registered, remote=excluded.remote, os_token=''`,
-			to, bk.Boot, bk.Key, bk.IPXEBoot, toDB(bk.Registered), bk.Remote)
-		return err
-	})
+	err := s.tx(ctx, "adopt boot key of "+from+" as "+to, func(tx *sql.Tx) error { return putBootKey(ctx, tx, &bk) })
 	if err != nil {
 		return BootKey{}, err
 	}
@@ -41,4 +35,13 @@ func (s *Store) AdoptBootKey(from, to string) (BootKey, error) {
 	e.bootKey = &bk
 	s.cache.mu.Unlock()
 	return bk, nil
+}
+
+// putBootKey writes bk as its node's credential (no OS token yet).
+func putBootKey(ctx context.Context, tx *sql.Tx, bk *BootKey) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO boot_keys(node, boot, key, ipxe_boot, registered, remote, os_token)
+		VALUES(?, ?, ?, ?, ?, ?, '') ON CONFLICT(node) DO UPDATE SET boot=excluded.boot, key=excluded.key,
+		ipxe_boot=excluded.ipxe_boot, registered=excluded.registered, remote=excluded.remote, os_token=''`,
+		bk.Node, bk.Boot, bk.Key, bk.IPXEBoot, toDB(bk.Registered), bk.Remote)
+	return err
 }

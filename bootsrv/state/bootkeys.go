@@ -49,13 +49,7 @@ func (s *Store) RegisterBoot(node string, key []byte, remote string, newID func(
 	bk := &BootKey{Node: node, Boot: newID(boots), Key: bytes.Clone(key), IPXEBoot: boots,
 		Registered: fromDB(toDB(s.now())), Remote: remote}
 	ctx := context.Background()
-	err := s.tx(ctx, "register boot of "+node, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO boot_keys(node, boot, key, ipxe_boot, registered, remote, os_token)
-			VALUES(?, ?, ?, ?, ?, ?, '') ON CONFLICT(node) DO UPDATE SET boot=excluded.boot, key=excluded.key,
-			ipxe_boot=excluded.ipxe_boot, registered=excluded.registered, remote=excluded.remote, os_token=''`,
-			node, bk.Boot, bk.Key, bk.IPXEBoot, toDB(bk.Registered), bk.Remote)
-		return err
-	})
+	err := s.tx(ctx, "register boot of "+node, func(tx *sql.Tx) error { return putBootKey(ctx, tx, bk) })
 	if err != nil {
 		return BootKey{}, err
 	}
