@@ -143,7 +143,7 @@ type webSwarm struct {
 
 func (a *API) webSwarms() []webSwarm {
 	if a.cfg.Swarm == nil || a.cfg.Swarm.Tracker == nil {
-		return nil
+		return []webSwarm{}
 	}
 	a.swarm.mu.Lock()
 	imgs := make([]*swarmImage, 0, len(a.swarm.imgs))
@@ -151,7 +151,7 @@ func (a *API) webSwarms() []webSwarm {
 		imgs = append(imgs, im)
 	}
 	a.swarm.mu.Unlock()
-	var out []webSwarm
+	out := []webSwarm{}
 	for _, im := range imgs {
 		s := webSwarm{Image: im.rec.Name}
 		size := im.info.TotalLength()

@@ -63,7 +63,7 @@ func cellPhase(ctx context.Context, node string) (string, error) {
 // screenshot keeps a full-page screenshot as a test artifact: under
 // $DT_ARTIFACTS, else TMPDIR/dt-artifacts, path logged.
 func screenshot(ctx context.Context, t *testing.T, name string) {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot: %v", err)
 		return
@@ -116,4 +116,10 @@ func forward(ctx context.Context, t *testing.T, dial func(ctx context.Context, n
 		}
 	}()
 	return l.Addr().String()
+}
+
+// liveText is the page's update status; "update failed: ..." names a
+// broken update.
+func liveText(ctx context.Context) (string, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("upd").textContent`))
 }

@@ -158,6 +158,9 @@ func TestDiscoveryNaming(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	if live, err := liveText(bctx); err != nil || !strings.HasPrefix(live, "live, updated ") {
+		t.Errorf("the page's update status is %q, %v; want live, updated HH:MM:SS", live, err)
+	}
 	screenshot(bctx, t, "web-lab-discovery.png")
 	for _, m := range machines {
 		w := want[m.name]

@@ -141,6 +141,9 @@ func TestWebPage10k(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if live, err := liveText(bctx); err != nil || !strings.HasPrefix(live, "live, updated ") {
+		t.Errorf("the page's update status is %q, %v; want live, updated HH:MM:SS", live, err)
+	}
 	// Click a node: its last events.
 	err = chromedp.Do(bctx, chromedp.Click("#cn00010"), chromedp.WaitVisible("#events"))
 	events, _ := chromedp.Run(bctx, chromedp.Text("#node"))
