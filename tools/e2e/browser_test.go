@@ -21,6 +21,9 @@ import (
 // DT_LAB_REQUIRED=1 says the lab must run.
 func requireChromium(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no browser")
+	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
