@@ -24,6 +24,9 @@ import (
 // namedWait is how long one manifest request waits on bootsrv.
 const namedWait = 25 * time.Second
 
+// namedMinPoll is the shortest interval between two of those requests.
+var namedMinPoll = 3 * time.Second
+
 // awaitName polls until the machine is named or ctx ends (the trap left).
 func (a *agent) awaitName(ctx context.Context) {
 	if a.cfg.ManifestFile != "" || a.server() == "" || a.mac == nil {
@@ -32,6 +35,7 @@ func (a *agent) awaitName(ctx context.Context) {
 	u := a.server() + "/manifest?mac=" + url.QueryEscape(a.mac.String()) + fmt.Sprintf("&wait=%d", int(namedWait/time.Second))
 	f := &bootclient.Fetcher{Attempts: 1, Timeout: namedWait + 15*time.Second, Log: a.log}
 	for ctx.Err() == nil {
+		asked := time.Now()
 		m, err := f.Get(ctx, u)
 		if err != nil {
 			a.log.Debug("waiting for a name", "err", err)
@@ -41,6 +45,11 @@ func (a *agent) awaitName(ctx context.Context) {
 			continue
 		}
 		if m.Mode == manifest.ModeDiscovery {
+			// A bootsrv that does not wait answers at once: ask every few
+			// seconds then, not in a tight loop.
+			if early := namedMinPoll - time.Since(asked); early > 0 && bootclient.Sleep(ctx, early) != nil {
+				return
+			}
 			continue
 		}
 		if err := a.takeName(ctx, m); err != nil {

@@ -20,6 +20,8 @@ import (
 // name on the manifest route, takes it when bootsrv names it (no reboot),
 // reports its host key under the new name and traps again as that node.
 func TestDiscoveryNamed(t *testing.T) {
+	defer func(d time.Duration) { namedMinPoll = d }(namedMinPoll)
+	namedMinPoll = 20 * time.Millisecond
 	var mu sync.Mutex
 	named := false
 	var events []manifest.Event
