@@ -19,6 +19,7 @@ pkgs=(
   openipmi                                     # ipmi_sim: the lab nodes' BMCs (TestPower)
   postgresql                                   # shared state of bootsrv replicas (tests start their own server: initdb + pg_ctl)
   gdisk dosfstools                             # sgdisk + mkfs.vfat in the install trap initramfs (trapctl initrd build --install)
+  chromium                                     # the web status page test (headless, driven by chromedp)
 )
 if [[ "${1:-}" == --bench ]]; then
   pkgs+=(kea-admin kea-dhcp4-server nginx wrk)  # perfdhcp, Kea, nginx, wrk for make bench

@@ -43,6 +43,10 @@
 //	GET    /api/v1/admin/tokens       []api.Token (no secrets)
 //	DELETE /api/v1/admin/tokens/{name}  revoke -> api.Token
 //	GET    /api/v1/audit?limit=N      []api.AuditRecord (audit.go)
+//	GET    /api/v1/discovery          []api.Discovered (discovery.go)
+//	POST   /api/v1/discovery/assign   api.DiscoverAssign -> api.DiscoverAssigned
+//	GET    /ui, /ui/state, /ui/events  the web status page (admin credential or web session; web.go)
+//	POST   /ui/login, /ui/logout      web session from an admin token, over TLS
 //
 // Routes under /api/v1 other than events, secret pulls and boot
 // registration are admin routes: they need an admin credential
@@ -249,6 +253,13 @@ func (a *API) routes() {
 	admin("GET /api/v1/admin/tokens", a.listTokens)
 	admin("DELETE /api/v1/admin/tokens/{name}", a.revokeToken)
 	admin("GET /api/v1/audit", a.getAudit)
+	admin("GET /api/v1/discovery", a.listDiscovered)                       // discovery.go
+	admin("POST /api/v1/discovery/assign", a.assignDiscovered)             // discovery.go
+	a.mux.Handle("GET /ui", handler{a, a.webAuth(a.webPageHandler, true)}) // admin, or a web session (web.go)
+	a.mux.Handle("GET /ui/state", handler{a, a.webAuth(a.webState, false)})
+	a.mux.Handle("GET /ui/events", handler{a, a.webAuth(a.webEvents, false)})
+	public("POST /ui/login", a.webLogin) // checks an admin token itself, over TLS only
+	public("POST /ui/logout", a.webLogout)
 	if a.cfg.Swarm != nil && a.cfg.Swarm.Tracker != nil {
 		a.mux.Handle("GET /announce", a.trackerAuth(a.cfg.Swarm.Tracker)) // node (announce key), or bootsrv's seeder
 	}

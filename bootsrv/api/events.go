@@ -79,6 +79,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 		if err := a.cfg.Store.PutDiscovered(v.mac, v.data); err != nil {
 			return err
 		}
+		a.nameBySerial(v.mac, v.data) // discovery.go
 	}
 	if err := a.installDone(evs); err != nil {
 		return err

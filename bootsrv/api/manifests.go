@@ -60,6 +60,15 @@ func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeManifest(w, m)
 	}
+	if c, n, err := a.awaitNamed(r, mac); err != nil { // discovery.go
+		return err
+	} else if n != nil {
+		m, err := a.nodeManifest(r, c, n)
+		if err != nil {
+			return err
+		}
+		return writeManifest(w, m)
+	}
 	if err := a.cfg.Store.PutDiscovered(mac.String(), nil); err != nil {
 		return err
 	}

@@ -130,6 +130,7 @@ type Cluster struct {
 	groups   []*Group
 	defaults Attrs
 	lite     liteDoc // litefile and litetree rules (statelite.go)
+	pools    []*Pool // discovery section (discovery.go)
 }
 
 // Load reads and parses an inventory file.

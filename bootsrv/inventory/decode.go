@@ -20,7 +20,8 @@ type rawDoc struct {
 	defaults attrSet
 	groups   []*rawGroup
 	entries  []*rawEntry
-	lite     liteDoc // litefile and litetree sections (statelite.go)
+	lite     liteDoc    // litefile and litetree sections (statelite.go)
+	pools    []*rawPool // discovery section (discovery.go)
 }
 
 type rawNetwork struct {
@@ -101,7 +102,7 @@ func (d *decoder) document(root *yaml.Node) *rawDoc {
 	if root == nil || root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		return doc
 	}
-	m, _, _ := d.mapping(root, "", knownKeys("networks", "defaults", "groups", "nodes", "litefile", "litetree"))
+	m, _, _ := d.mapping(root, "", knownKeys("networks", "defaults", "groups", "nodes", "litefile", "litetree", "discovery"))
 	if v, ok := m["networks"]; ok {
 		items, _ := d.seq(v.val, "networks", true)
 		for i, it := range items {
@@ -123,6 +124,7 @@ func (d *decoder) document(root *yaml.Node) *rawDoc {
 		}
 	}
 	d.liteSections(m, &doc.lite)
+	d.discoverySection(m, doc)
 	if v, ok := m["nodes"]; ok {
 		items, _ := d.seq(v.val, "nodes", true)
 		for i, it := range items {

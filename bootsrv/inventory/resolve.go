@@ -53,6 +53,7 @@ func (r *resolver) resolve() *Cluster {
 	}
 	r.nodes(c)
 	r.statelite(c)
+	r.discovery(c)
 	slices.SortFunc(c.nodes, func(a, b *Node) int {
 		if noderange.Less(a.Name, b.Name) {
 			return -1

@@ -12,5 +12,6 @@ func init() {
 		imageBuild, imageProfileShow, imageDiff, postscriptsCmd,
 		initrdBuild, initrdPrebuild, inventoryCheck,
 		adminTokenCreate, adminTokenList, adminTokenRevoke, adminWhoami, auditCmd,
+		discoverList, discoverAssign, completionCmd,
 	}
 }

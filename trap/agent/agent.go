@@ -81,6 +81,7 @@ type agent struct {
 	stopCtl   context.CancelFunc
 	ctlDone   chan struct{}
 	switching bool
+	named     bool // discovery named the machine (named.go)
 }
 
 // Run runs the agent until ctx is done (or, with ReturnAfterPlan, until
@@ -204,6 +205,9 @@ func (a *agent) run(ctx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if a.takeNamed() {
+			left = false // the named node starts over in its new mode
 		}
 		if a.cfg.Net != nil && a.netErr != nil {
 			if err := a.netUp(ctx); err != nil {

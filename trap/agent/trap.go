@@ -46,6 +46,9 @@ func (a *agent) trap(ctx context.Context) {
 		defer close(consoleDone)
 		a.runConsole(cctx)
 	}()
+	if m != nil && m.Mode == manifest.ModeDiscovery {
+		go a.awaitName(cctx) // named.go
+	}
 	var why string
 	select {
 	case why = <-a.leave:
