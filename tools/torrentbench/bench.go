@@ -154,12 +154,15 @@ func (r SwarmResult) CPUPerGiB() float64 {
 	return r.CPU.Seconds() / (float64(r.Received) / (1 << 30))
 }
 
-// measure fills the timing, CPU and server-side fields of a run of f.
-func (e *Env) measure(n int, f func(start time.Time) (received int64, first time.Duration, err error)) (SwarmResult, error) {
+// measure fills the timing, CPU and server-side fields of a run of f; f's
+// cleanup (stopping peers, removing their files) runs after the figures
+// are taken.
+func (e *Env) measure(n int, f func(start time.Time) (received int64, first time.Duration, cleanup func(), err error)) (SwarmResult, error) {
 	seedBefore, httpBefore := e.seederUploaded(), e.httpOut.Load()
 	cpuBefore, machBefore := processCPU(), machineCPU()
 	start := time.Now()
-	received, first, err := f(start)
+	received, first, cleanup, err := f(start)
+	defer cleanup()
 	return SwarmResult{
 		N: n, Elapsed: time.Since(start), First: first,
 		SeederUploaded: e.seederUploaded() - seedBefore,
@@ -177,7 +180,7 @@ func (e *Env) Swarm(ctx context.Context, n int) (SwarmResult, error) {
 	if n > 240 {
 		return SwarmResult{}, fmt.Errorf("swarm of %d: at most 240 peers (127.0.0.10-249)", n)
 	}
-	return e.measure(n, func(start time.Time) (int64, time.Duration, error) {
+	return e.measure(n, func(start time.Time) (int64, time.Duration, func(), error) {
 		results := make([]*dtt.Result, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -210,11 +213,16 @@ func (e *Env) Swarm(ctx context.Context, n int) (SwarmResult, error) {
 			}
 			if r != nil {
 				received += r.FromPeers + r.FromWeb
-				r.Stop()
-				os.Remove(r.Path)
 			}
 		}
-		return received, first, err
+		return received, first, func() {
+			for _, r := range results {
+				if r != nil {
+					r.Stop()
+					os.Remove(r.Path)
+				}
+			}
+		}, err
 	})
 }
 
@@ -231,7 +239,7 @@ func (e *Env) seederUploaded() int64 {
 // here) and returns the run: time until all are done, bytes the server
 // wrote and the clients read.
 func (e *Env) HTTP(ctx context.Context, n int) (SwarmResult, error) {
-	return e.measure(n, func(start time.Time) (int64, time.Duration, error) {
+	return e.measure(n, func(start time.Time) (int64, time.Duration, func(), error) {
 		type done struct {
 			got int64
 			at  time.Duration
@@ -257,7 +265,7 @@ func (e *Env) HTTP(ctx context.Context, n int) (SwarmResult, error) {
 				firstAt = d.at
 			}
 		}
-		return received, firstAt, first
+		return received, firstAt, func() {}, first
 	})
 }
 
