@@ -162,15 +162,25 @@ func (e *Env) measure(n int, f func(start time.Time) (received int64, first time
 	cpuBefore, machBefore := processCPU(), machineCPU()
 	start := time.Now()
 	received, first, cleanup, err := f(start)
-	defer cleanup()
-	return SwarmResult{
-		N: n, Elapsed: time.Since(start), First: first,
-		SeederUploaded: e.seederUploaded() - seedBefore,
-		HTTPSent:       e.httpOut.Load() - httpBefore,
-		Received:       received,
-		CPU:            processCPU() - cpuBefore,
-		MachineBusy:    busyFraction(machBefore, machineCPU()),
-	}, err
+	r := SwarmResult{
+		N: n, Elapsed: time.Since(start), First: first, Received: received,
+		CPU:         processCPU() - cpuBefore,
+		MachineBusy: busyFraction(machBefore, machineCPU()),
+	}
+	// A sender counts a write once it returns, which can be after the
+	// receiver has read the bytes: let the counters settle.
+	seed, web := e.seederUploaded(), e.httpOut.Load()
+	for range 20 {
+		time.Sleep(50 * time.Millisecond)
+		s2, h2 := e.seederUploaded(), e.httpOut.Load()
+		if s2 == seed && h2 == web {
+			break
+		}
+		seed, web = s2, h2
+	}
+	r.SeederUploaded, r.HTTPSent = seed-seedBefore, web-httpBefore
+	cleanup()
+	return r, err
 }
 
 // Swarm runs n peers at once (peer i on 127.0.0.(10+i)), every peer capped
