@@ -5,42 +5,37 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"text/tabwriter"
 	"time"
 )
 
 var (
-	flagSize  = flag.Int64("torrentbench.size", 0, "image size in MiB (default 128, 16 with -short)")
-	flagCap   = flag.Int64("torrentbench.cap", 8, "per-node bandwidth cap in MiB/s, both ways, seeder and HTTP server included")
-	flagN     = flag.String("torrentbench.n", "", "comma-separated swarm sizes (default 1,8,16,32; 1,4,8 with -short)")
-	flagConns = flag.Int("torrentbench.seederconns", 0, "cap on the seeder's peer connections (0: 100)")
-	flagHTTP  = flag.Int("torrentbench.http", 4, "concurrent plain-HTTP downloads for the baseline (0: skip)")
-	flagPlain = flag.Bool("torrentbench.nosuperseed", false, "seeder announces every piece to every peer (no super-seeding)")
+	flagSize   = flag.Int64("torrentbench.size", 0, "image size in MiB (default 128, 16 with -short)")
+	flagCap    = flag.Int64("torrentbench.cap", 8, "per-node bandwidth cap in MiB/s, both ways, seeder and HTTP server included")
+	flagN      = flag.String("torrentbench.n", "", "comma-separated swarm sizes (default 1,8,16,32; 1,4,8 with -short)")
+	flagConns  = flag.Int("torrentbench.seederconns", 0, "cap on the seeder's peer connections (0: 100)")
+	flagHTTP   = flag.Bool("torrentbench.http", true, "plain-HTTP baseline at the same N values")
+	flagHTTPSz = flag.Int64("torrentbench.httpsize", 0, "image size in MiB for the HTTP baseline (default a quarter of the torrent image: its T(N) grows as N)")
+	flagLowCap = flag.Int64("torrentbench.lowcap", 2, "second swarm run at this cap in MiB/s, N=1 and the largest N, image scaled to the same ideal T(1) (0: skip)")
+	flagPlain  = flag.Bool("torrentbench.nosuperseed", false, "seeder announces every piece to every peer (no super-seeding)")
 )
-
-type row struct {
-	name    string
-	n       int
-	elapsed time.Duration
-	first   time.Duration
-	seeder  int64
-	cpu     time.Duration
-}
 
 var (
 	rowsMu sync.Mutex
-	rows   []row
+	rows   []Row
+	header string
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	printTable()
+	rowsMu.Lock()
+	WriteTable(os.Stdout, header, rows)
+	rowsMu.Unlock()
 	os.Exit(code)
 }
 
@@ -71,59 +66,86 @@ func BenchmarkSwarm(b *testing.B) {
 			size = 16
 		}
 	}
-	capBps := *flagCap << 20
-	ctx := context.Background()
-	env, err := NewEnv(ctx, b.TempDir(), size<<20, capBps, *flagConns, *flagPlain)
+	ns := sizes()
+	rowsMu.Lock()
+	header = fmt.Sprintf("every node and the server capped at the row's cap both ways; torrent image %d MiB at %d MiB/s: ideal T(1) = %.1f s",
+		size, *flagCap, float64(size)/float64(*flagCap))
+	rowsMu.Unlock()
+	torrentRuns(b, "torrent", size<<20, *flagCap<<20, ns)
+	if *flagHTTP {
+		hs := *flagHTTPSz
+		if hs == 0 {
+			hs = max(1, size/4)
+		}
+		httpRuns(b, hs<<20, *flagCap<<20, ns)
+	}
+	if low := *flagLowCap; low > 0 && low != *flagCap && len(ns) > 0 {
+		// Same ideal T(1): the image shrinks with the cap.
+		lowSize := max(1<<20, (size<<20)*low / *flagCap)
+		torrentRuns(b, "torrent", lowSize, low<<20, []int{1, slices.Max(ns)})
+	}
+}
+
+func env(b *testing.B, size, capBps int64) *Env {
+	b.Helper()
+	e, err := NewEnv(context.Background(), b.TempDir(), size, capBps, *flagConns, *flagPlain)
 	if err != nil {
 		b.Fatalf("benchmark environment: %v", err)
 	}
-	defer env.Close()
-	rowsMu.Lock()
-	imageSize = env.Size
-	header = fmt.Sprintf("image %d MiB, every node and the server capped at %d MiB/s both ways; ideal T(1) = %.1f s",
-		size, *flagCap, float64(size)/float64(*flagCap))
-	rowsMu.Unlock()
-	for _, n := range sizes() {
-		b.Run(fmt.Sprintf("torrent/N=%d", n), func(b *testing.B) {
+	b.Cleanup(e.Close)
+	return e
+}
+
+func torrentRuns(b *testing.B, name string, size, capBps int64, ns []int) {
+	e := env(b, size, capBps)
+	group := fmt.Sprintf("%s %d MiB @%d MiB/s", name, size>>20, capBps>>20)
+	for _, n := range ns {
+		b.Run(fmt.Sprintf("%s/cap=%d/N=%d", name, capBps>>20, n), func(b *testing.B) {
 			for range b.N {
-				ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-				r, err := env.Swarm(ctx, n)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+				r, err := e.Swarm(ctx, n)
 				cancel()
 				if err != nil {
 					b.Fatalf("swarm of %d: %v", n, err)
 				}
-				b.ReportMetric(r.Elapsed.Seconds(), "s/dist")
-				b.ReportMetric(float64(r.SeederUploaded)/float64(env.Size), "seeder-copies")
-				b.ReportMetric(r.CPU.Seconds()/r.Elapsed.Seconds(), "cores")
-				record(row{"torrent", n, r.Elapsed, r.First, r.SeederUploaded, r.CPU})
-			}
-		})
-	}
-	if n := *flagHTTP; n > 0 {
-		b.Run(fmt.Sprintf("http/N=%d", n), func(b *testing.B) {
-			for range b.N {
-				d, err := env.HTTP(ctx, n)
-				if err != nil {
-					b.Fatalf("http x%d: %v", n, err)
-				}
-				b.ReportMetric(d.Seconds(), "s/dist")
-				record(row{"http", n, d, 0, int64(n) * env.Size, 0})
+				report(b, group, size, ideal(size, capBps, 1), r)
 			}
 		})
 	}
 }
 
-var (
-	header    string
-	imageSize int64
-)
+func httpRuns(b *testing.B, size, capBps int64, ns []int) {
+	e := env(b, size, capBps)
+	group := fmt.Sprintf("http %d MiB @%d MiB/s", size>>20, capBps>>20)
+	for _, n := range ns {
+		b.Run(fmt.Sprintf("http/cap=%d/N=%d", capBps>>20, n), func(b *testing.B) {
+			for range b.N {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+				r, err := e.HTTP(ctx, n)
+				cancel()
+				if err != nil {
+					b.Fatalf("http x%d: %v", n, err)
+				}
+				report(b, group, size, ideal(size, capBps, n), r)
+			}
+		})
+	}
+}
 
-func record(r row) {
+func report(b *testing.B, group string, size int64, ideal time.Duration, r SwarmResult) {
+	b.ReportMetric(r.Elapsed.Seconds(), "s/dist")
+	b.ReportMetric(float64(r.ServerSent())/float64(size), "server-copies")
+	b.ReportMetric(r.CPU.Seconds()/r.Elapsed.Seconds(), "cores")
+	b.ReportMetric(r.CPUPerGiB(), "cpu-s/GiB")
+	record(Row{group, size, ideal, r})
+}
+
+func record(r Row) {
 	rowsMu.Lock()
 	defer rowsMu.Unlock()
 	// b.Run runs a sub-benchmark more than once when it calibrates; keep the last.
 	for i := range rows {
-		if rows[i].name == r.name && rows[i].n == r.n {
+		if rows[i].Group == r.Group && rows[i].N == r.N {
 			rows[i] = r
 			return
 		}
@@ -131,43 +153,7 @@ func record(r row) {
 	rows = append(rows, r)
 }
 
-func printTable() {
-	rowsMu.Lock()
-	defer rowsMu.Unlock()
-	if len(rows) == 0 {
-		return
-	}
-	var t1 time.Duration
-	for _, r := range rows {
-		if r.name == "torrent" && r.n == 1 {
-			t1 = r.elapsed
-		}
-	}
-	fmt.Println()
-	fmt.Println(header)
-	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "transport\tN\tT(N) s\tT(N)/T(1)\tfirst done s\tserver sent (images)\tCPU cores used (of %d)\t\n", runtime.NumCPU())
-	for _, r := range rows {
-		ratio := "-"
-		if t1 > 0 {
-			ratio = fmt.Sprintf("%.2f", r.elapsed.Seconds()/t1.Seconds())
-		}
-		first := "-"
-		if r.first > 0 {
-			first = fmt.Sprintf("%.1f", r.first.Seconds())
-		}
-		cores := "-"
-		if r.cpu > 0 {
-			cores = fmt.Sprintf("%.2f", r.cpu.Seconds()/r.elapsed.Seconds())
-		}
-		fmt.Fprintf(w, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", r.name, r.n, r.elapsed.Seconds(), ratio, first, seederCopies(r), cores)
-	}
-	w.Flush()
-}
-
-func seederCopies(r row) string {
-	if imageSize == 0 {
-		return fmt.Sprintf("%d B", r.seeder)
-	}
-	return fmt.Sprintf("%.2f", float64(r.seeder)/float64(imageSize))
+// ideal is the time to send copies images of size bytes at capBps.
+func ideal(size, capBps int64, copies int) time.Duration {
+	return time.Duration(float64(size) * float64(copies) / float64(capBps) * float64(time.Second))
 }

@@ -130,3 +130,10 @@ func installShaping(cl *torrent.Client, addr string, sd *shapedDialer) error {
 	}()
 	return nil
 }
+
+// chunkSize is the block this client requests from peers (the protocol's
+// usual 16 KiB costs a request, a message and the library's bookkeeping per
+// 16 KiB: on a LAN swarm that, not the network, was the limit). Our seeder
+// and our peers serve requests up to their upload burst (at least 1 MiB,
+// see burstFor) and the library's MaxAllocPeerRequestDataPerConn (1 MiB).
+const chunkSize = 256 << 10

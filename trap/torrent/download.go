@@ -19,7 +19,6 @@ import (
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
-	"github.com/anacrolix/torrent/storage"
 )
 
 // maxMetaInfo bounds a fetched .torrent (a 16 GiB image at 4 MiB pieces
@@ -39,10 +38,11 @@ type Result struct {
 	FromWeb   int64
 	BadPieces int64
 
-	cl   *torrent.Client
-	t    *torrent.Torrent
-	web  *webState
-	once sync.Once
+	cl    *torrent.Client
+	t     *torrent.Torrent
+	web   *webState
+	store *mapStore
+	once  sync.Once
 }
 
 // Stats is the live state of the seeding torrent (uploads keep growing
@@ -58,6 +58,7 @@ func (r *Result) Stop() {
 	r.once.Do(func() {
 		r.cl.Close()
 		<-r.cl.Closed()
+		r.store.Close()
 	})
 }
 
@@ -95,6 +96,18 @@ func Download(ctx context.Context, o Options) (_ *Result, err error) {
 		return nil, fmt.Errorf("torrent download: replacing %s: %w", dest, err)
 	}
 
+	// Closed last on error: the client (closed by the next defer) is done
+	// with it by then.
+	store, err := newMapStore(dest, info.TotalLength())
+	if err != nil {
+		return nil, fmt.Errorf("torrent download %s: %w", ih.HexString(), err)
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+
 	cfg, shaped, err := clientConfig(&o)
 	if err != nil {
 		return nil, fmt.Errorf("torrent download: %w", err)
@@ -119,14 +132,9 @@ func Download(ctx context.Context, o Options) (_ *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("torrent download %s: %w", ih.HexString(), err)
 	}
-	base := filepath.Base(dest)
-	spec.Storage = storage.NewFileOpts(storage.NewFileClientOpts{
-		ClientBaseDir:   filepath.Dir(dest),
-		FilePathMaker:   func(storage.FilePathMakerOpts) string { return base },
-		PieceCompletion: storage.NewMapPieceCompletion(),
-		UsePartFiles:    falseOpt,
-		Logger:          cfg.Slogger,
-	})
+	spec.Storage = store
+	spec.DisableInitialPieceCheck = true // a new file: nothing to check
+	spec.ChunkSize = chunkSize
 	web := &webState{urls: spec.Webseeds}
 	if o.WebSeedDelay >= 0 {
 		spec.Webseeds = nil
@@ -151,7 +159,7 @@ func Download(ctx context.Context, o Options) (_ *Result, err error) {
 	r := &Result{
 		Path: dest, Size: info.TotalLength(), InfoHash: ih.HexString(),
 		FromPeers: p.FromPeers, FromWeb: p.FromWeb, BadPieces: p.BadPieces,
-		cl: cl, t: t, web: web,
+		cl: cl, t: t, web: web, store: store,
 	}
 	if o.SHA256 != "" {
 		sum, err := fileSHA256(ctx, dest)
