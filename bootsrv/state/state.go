@@ -1,6 +1,8 @@
 // Package state keeps bootsrv's runtime state: boot-mode overrides, node
 // events and the status derived from them, and discovered (unknown) nodes
-// in an embedded SQLite database (modernc.org/sqlite, pure Go); dynamic
+// in an embedded SQLite database (modernc.org/sqlite, pure Go); boot
+// counters and bootsrv's own per-boot events in an append-only boot log
+// (boots.log, bootlog.go); dynamic
 // DHCP leases in memory and in an append-only lease log (leases.log, see
 // leaselog.go), like Kea's memfile. The inventory file stays the source of
 // truth for what a node is; this package records what happened to it.
@@ -22,17 +24,18 @@
 //     never lost.
 //   - Queued (StartBoot of a node without a once override, QueueEvents,
 //     QueueLease): the call returns at once and the write is made durable
-//     with the next group commit or lease log flush, at most LazyDelay
-//     (10 ms) later, or together with any synchronous write of the same
-//     kind (database or lease) or Flush called after it. A crash in that
+//     with the next boot log (bootlog.go) or lease log flush, at most
+//     LazyDelay (10 ms) later, or by Flush called after it. A crash in that
 //     window loses it: a boot counter a little low, bootsrv's own "ipxe"
 //     event missing, a dynamic lease change not stored. None of these was
 //     promised to anyone; a lost lease is re-derived: the client renews
 //     or re-discovers, and MemLeases gives it an address again (the same
 //     one when still free, as leases are sticky). Queued writes are never
-//     dropped while bootsrv runs; Close writes them, and reads that show
-//     them (Status, Events) commit them first; LeaseOf and Leases answer
-//     from memory and show queued lease changes at once.
+//     dropped while bootsrv runs; Close writes them; reads show them at
+//     once (the boot log and the leases are answered from memory, merged
+//     with the database where both hold a kind: Events, LastEvent, Status).
+//     Queued writes never touch SQLite: a SQLite row and status upsert per
+//     boot cost more than the rest of a /ipxe request.
 //
 // The lease log is compacted (rewritten as one record per lease into a
 // temporary file, fsynced, renamed over the log, directory fsynced) at
@@ -82,6 +85,7 @@ type Store struct {
 	observe    atomic.Pointer[func(op string, took time.Duration, err error)]
 	lostLazy   atomic.Uint64 // queued writes a failed commit lost
 	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log
+	boots      *bootLog      // boot counters and queued events: memory + DIR/boots.log
 
 	// The pruner (prune.go): unknown MACs recorded since its last pass,
 	// how many make it run early (0: no pruner), and its wake-up.
@@ -116,10 +120,16 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.openBoots(dir); err != nil {
+		s.leases.close()
+		w.Close()
+		return nil, err
+	}
 
 	r, err := openDB(path, false)
 	if err != nil {
 		s.leases.close()
+		s.boots.close()
 		w.Close()
 		return nil, err
 	}
@@ -169,6 +179,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.leases != nil {
 		errs = append(errs, s.leases.close())
+	}
+	if s.boots != nil {
+		errs = append(errs, s.boots.close())
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

@@ -51,7 +51,7 @@ func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 // Flush commits every queued write (queued leases included) and returns
 // once they are durable.
 func (s *Store) Flush() error {
-	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync())
+	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync(), s.boots.sync())
 }
 
 // txNow runs fn in a transaction of its own, bypassing the writer.
@@ -226,4 +226,6 @@ func (s *Store) SetObserver(f func(op string, took time.Duration, err error)) { 
 // QueuedLost is how many queued writes failed commits lost since Open
 // (queued lease changes whose append to the lease log failed included;
 // those are written again by the next compaction if bootsrv keeps running).
-func (s *Store) QueuedLost() uint64 { return s.lostLazy.Load() + s.leases.lost.Load() }
+func (s *Store) QueuedLost() uint64 {
+	return s.lostLazy.Load() + s.leases.lost.Load() + s.boots.lost.Load()
+}
