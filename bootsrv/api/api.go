@@ -139,7 +139,8 @@ type API struct {
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
 	swarm     swarmState
-	windows   windows // replay windows of the nodes' boots (nodeauth.go)
+	windows   windows       // replay windows of the nodes' boots (nodeauth.go)
+	manifests manifestCache // encoded manifests (manifestcache.go)
 }
 
 // New returns the handler for cfg.

@@ -23,11 +23,7 @@ func (a *API) manifestByName(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := r.PathValue("node")
 	if n, ok := c.Node(name); ok {
-		m, err := a.nodeManifest(r, c, n)
-		if err != nil {
-			return err
-		}
-		return writeManifest(w, m)
+		return a.serveNodeManifest(w, r, c, n)
 	}
 	if mac, ok := parseDiscoveryName(name); ok {
 		if _, ok, err := a.cfg.Store.DiscoveredNode(mac.String()); err != nil {
@@ -54,11 +50,7 @@ func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if n, _, ok := c.ByMAC(mac); ok {
-		m, err := a.nodeManifest(r, c, n)
-		if err != nil {
-			return err
-		}
-		return writeManifest(w, m)
+		return a.serveNodeManifest(w, r, c, n)
 	}
 	if err := a.cfg.Store.PutDiscovered(mac.String(), nil); err != nil {
 		return err
