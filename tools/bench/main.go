@@ -197,14 +197,19 @@ func (b *bench) printDHCP(ctx context.Context) error {
 
 func (b *bench) printHTTP(ctx context.Context) error {
 	rows, err := b.benchHTTP(ctx)
-	t := &table{title: fmt.Sprintf("HTTP: req/s, wrk -t2 -c64 -d%ds, random nodes of %d", b.httpSecs, b.nodes),
-		header: []string{"System", "rate", "errors", "ratio"}}
+	t := &table{title: fmt.Sprintf("HTTP: req/s, wrk -t2 -c64 -d%ds on CPU %s, random nodes of %d; server (bootsrv, nginx with 1 worker) on CPU %s; CPU = busy share of its CPU, saturated >= %.0f %%",
+		b.httpSecs, wrkCPU, b.nodes, serverCPU, 100*saturatedShare),
+		header: []string{"System", "rate", "errors", "server CPU", "wrk CPU", "saturated", "ratio"}}
 	for _, r := range rows {
 		cmp := "1.00x"
 		if r.ref >= 0 {
 			cmp = ratio(r.res.ReqPerSec, rows[r.ref].res.ReqPerSec)
 		}
-		t.add(r.system, fmt.Sprintf("%.0f", r.res.ReqPerSec), strconv.Itoa(r.res.Non2xx+r.res.Errors), cmp)
+		if r.err != nil || (r.ref >= 0 && rows[r.ref].err != nil) {
+			cmp = "FAILED (errors)"
+		}
+		t.add(r.system, fmt.Sprintf("%.0f", r.res.ReqPerSec), strconv.Itoa(r.res.Non2xx+r.res.Errors),
+			fmt.Sprintf("%.0f %%", 100*r.server), fmt.Sprintf("%.0f %%", 100*r.load), saturated(r.server, r.load), cmp)
 	}
 	t.write(os.Stdout)
 	return err
@@ -227,10 +232,10 @@ func (b *bench) printStorm(ctx context.Context) error {
 	res, err := storm.Run(ctx, storm.Config{Bootsrv: b.bootsrvBin, Dir: filepath.Join(b.dir, "storm"), Nodes: b.stormNodes,
 		Boots: 2, KillEvery: b.stormKill, Timeout: 5 * time.Minute, Log: log})
 	t := &table{title: "Storm: relayed DORA + script + manifest + events per boot, 2 boots per node, bootsrv SIGKILLed and restarted",
-		header: []string{"nodes", "done", "kills", "time", "events acked", "mode switches", "lost"}}
+		header: []string{"nodes", "done", "kills", "time", "events acked", "mode switches", "lost events", "lost modes"}}
 	if res != nil {
 		t.add(strconv.Itoa(res.Nodes), strconv.Itoa(res.Completed), strconv.Itoa(res.Kills), res.Took.Round(time.Millisecond).String(),
-			strconv.Itoa(res.EventsAcked), strconv.Itoa(res.ModeSets), strconv.Itoa(len(res.Problems)))
+			strconv.Itoa(res.EventsAcked), strconv.Itoa(res.ModeSets), strconv.Itoa(res.LostEvents), strconv.Itoa(res.LostModes))
 		t.write(os.Stdout)
 		fmt.Printf("retries by step: %v\n", res.Retries)
 		for _, p := range res.Problems {
