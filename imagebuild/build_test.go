@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/disklesstrap/disklesstrap/imageprofile"
 	"github.com/disklesstrap/disklesstrap/internal/golden"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // fakeRunner records commands as text; "mmdebstrap" makes a small root
@@ -71,9 +72,7 @@ func testSet(t *testing.T) *imageprofile.Set {
 }
 
 func TestBuildSteps(t *testing.T) {
-	if _, err := exec.LookPath("mksquashfs"); err != nil {
-		t.Skip("mksquashfs not installed (make lab-deps)")
-	}
+	labreq.Check(t, labreq.Tools("mksquashfs"))
 	set := testSet(t)
 	r, err := set.Resolve("compute")
 	if err != nil {
