@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // perfResult is what one perfdhcp run reports.
@@ -17,6 +18,17 @@ type perfResult struct {
 	Requests   int     // REQUESTs sent
 	Acks       int     // ACKs received
 	RateTarget int     // the -r asked for
+	Seconds    int     // the -p asked for
+	// CPU is the busy share of perfdhcp's CPU over the run; ServerCPU the
+	// server's (set by the caller).
+	CPU, ServerCPU float64
+}
+
+// Delivered reports whether perfdhcp sent what was asked: at least
+// (1 - slack) of rate x seconds DISCOVERs. A run that sent less measured
+// the generator, not the server.
+func (r perfResult) Delivered(slack float64) bool {
+	return float64(r.Discovers) >= (1-slack)*float64(r.RateTarget*r.Seconds)
 }
 
 // Loss is the share of exchanges that did not end in an ACK.
@@ -86,7 +98,9 @@ func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients
 	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", relay, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
 		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac, server}
 	cmd := exec.CommandContext(ctx, "taskset", args...)
+	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
+	wall := time.Since(t0)
 	line := "taskset " + strings.Join(args, " ")
 	if err != nil && len(out) == 0 {
 		return perfResult{}, line, fmt.Errorf("%s: %w", line, err)
@@ -96,6 +110,9 @@ func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients
 	if perr != nil {
 		return r, line, fmt.Errorf("%s: %w\n%s", line, perr, out)
 	}
-	r.RateTarget = rate
+	r.RateTarget, r.Seconds = rate, seconds
+	if cmd.ProcessState != nil {
+		r.CPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / wall.Seconds()
+	}
 	return r, line, nil
 }
