@@ -141,19 +141,11 @@ func (bl *bootLog) apply(r bootRecord) {
 }
 
 // add queues records and wakes the flusher.
-func (bl *bootLog) add(rs ...bootRecord) error {
-	lines := make([][]byte, len(rs))
-	for i, r := range rs {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("boot log record of %s: %w", r.Node, err)
-		}
-		lines[i] = b
-	}
+func (bl *bootLog) add(rs ...bootRecord) {
 	bl.mu.Lock()
-	for i, r := range rs {
+	for _, r := range rs {
 		bl.apply(r)
-		bl.buf = append(append(bl.buf, lines[i]...), '\n')
+		bl.buf = appendRecord(bl.buf, r)
 	}
 	bl.records += len(rs)
 	bl.mu.Unlock()
@@ -161,7 +153,6 @@ func (bl *bootLog) add(rs ...bootRecord) error {
 	case bl.kick <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // flusher writes queued records at most LazyDelay after they were queued.

@@ -1,9 +1,13 @@
 package state
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +99,35 @@ func TestBootLogKeepsNewest(t *testing.T) {
 		}
 		s.Close()
 		s = open(t, dir) // compacts
+	}
+}
+
+// TestAppendRecord: the hand-written encoding reads back as what was
+// written, whatever the strings hold.
+func TestAppendRecord(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 123456789, time.UTC)
+	for _, r := range []bootRecord{
+		{Node: "cn001", Boot: 7},
+		{Event: &manifest.Event{Node: "cn001", MAC: "52:54:00:00:00:01", Phase: "ipxe", Time: t0,
+			Data: map[string]string{"mode": "trap", "platform": "pcbios"}}},
+		{Event: &manifest.Event{Node: "q\"uote\\back\nnl\x01\x7f\u2028é\xff", Phase: "p", Message: "m</>&", Time: t0}},
+	} {
+		line := appendRecord(nil, r)
+		if line[len(line)-1] != '\n' || bytes.Count(line, []byte{'\n'}) != 1 {
+			t.Fatalf("appendRecord(%+v) = %q: not one line", r, line)
+		}
+		var got bootRecord
+		if err := json.Unmarshal(line, &got); err != nil {
+			t.Fatalf("appendRecord(%+v) = %q: %v", r, line, err)
+		}
+		want := r
+		if r.Event != nil {
+			ev := *r.Event
+			ev.Node = strings.ToValidUTF8(ev.Node, "\uFFFD")
+			want.Event = &ev
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("read back %+v (%q), want %+v", got, line, want)
+		}
 	}
 }

@@ -60,9 +60,7 @@ func (q *lazyQueue) take() lazyBatch {
 
 // queueBoot records node's boot number without waiting for it (boot log).
 func (s *Store) queueBoot(node string, boot int64) {
-	if err := s.boots.add(bootRecord{Node: node, Boot: boot}); err != nil {
-		s.boots.lost.Add(1)
-	}
+	s.boots.add(bootRecord{Node: node, Boot: boot})
 }
 
 // QueueEvents stores events like AddEvents, but returns before they are
@@ -86,9 +84,7 @@ func (s *Store) QueueEvents(evs []manifest.Event) error {
 		}
 		rs[i] = bootRecord{Event: &ev}
 	}
-	if err := s.boots.add(rs...); err != nil {
-		return fmt.Errorf("queue events: %w", err)
-	}
+	s.boots.add(rs...)
 	return nil
 }
 
