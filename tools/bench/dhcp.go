@@ -42,7 +42,7 @@ func search(ctx context.Context, log func(string, ...any), t perfTarget, mac str
 	run := func(rate, secs int) (perfResult, error) {
 		c0, cerr := procCPU(serverPID)
 		t0 := time.Now()
-		r, line, err := perfdhcp(ctx, "1", t.iface, t.server, mac, rate, clients, secs)
+		r, line, err := perfdhcp(ctx, "1", t, mac, rate, clients, secs)
 		if err != nil {
 			return r, err
 		}
@@ -115,6 +115,14 @@ type perfTarget struct{ iface, server string }
 // same subnet and pool as storm.Inventory, leases persisted to a memfile,
 // single-threaded, and the reservations of nodes 1..reserved.
 func keaConfig(dir string, reserved int) ([]byte, error) {
+	// Only 127.0.0.1: perfdhcp owns 127.0.0.2:67.
+	return keaConfigOn(dir, reserved, "lo/"+storm.ServerAddr.String(), storm.Subnet, storm.PoolStart, storm.PoolEnd)
+}
+
+// keaConfigOn is keaConfig on interface iface ("lo/127.0.0.1": UDP
+// sockets on that address; a bare name: Kea's default raw sockets) with
+// subnet and pool.
+func keaConfigOn(dir string, reserved int, iface, subnet, poolStart, poolEnd string) ([]byte, error) {
 	type resv struct {
 		HW string `json:"hw-address"`
 		IP string `json:"ip-address"`
@@ -123,15 +131,18 @@ func keaConfig(dir string, reserved int) ([]byte, error) {
 	for i := 1; i <= reserved; i++ {
 		rs = append(rs, resv{storm.NodeMAC(i).String(), storm.NodeIP(i).String()})
 	}
+	ifaces := map[string]any{"interfaces": []string{iface}}
+	if strings.Contains(iface, "/") {
+		ifaces["dhcp-socket-type"] = "udp"
+	}
 	cfg := map[string]any{"Dhcp4": map[string]any{
-		// Only 127.0.0.1: perfdhcp owns 127.0.0.2:67.
-		"interfaces-config": map[string]any{"interfaces": []string{"lo/" + storm.ServerAddr.String()}, "dhcp-socket-type": "udp"},
+		"interfaces-config": ifaces,
 		"lease-database": map[string]any{"type": "memfile", "persist": true,
 			"name": filepath.Join(dir, "kea-leases4.csv"), "lfc-interval": 0},
 		"multi-threading": map[string]any{"enable-multi-threading": false},
 		"valid-lifetime":  43200,
-		"subnet4": []any{map[string]any{"id": 1, "subnet": storm.Subnet,
-			"pools":        []any{map[string]any{"pool": storm.PoolStart + " - " + storm.PoolEnd}},
+		"subnet4": []any{map[string]any{"id": 1, "subnet": subnet,
+			"pools":        []any{map[string]any{"pool": poolStart + " - " + poolEnd}},
 			"reservations": rs}},
 		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "WARN",
 			"output_options": []any{map[string]any{"output": filepath.Join(dir, "kea.log")}}}},
@@ -185,9 +196,21 @@ func (b *bench) benchDHCP(ctx context.Context) ([]dhcpRow, error) {
 	}{
 		{"pool", "dynamic pool", 0, "00:0d:00:00:00:00", b.dhcp.Clients},
 		{"reservations", fmt.Sprintf("%d reservations", b.dhcp.Reserved), b.dhcp.Reserved, "00:0c:00:00:00:00", b.dhcp.Reserved},
+		{"veth", "dynamic pool, veth broadcast", 0, "00:0e:00:00:00:00", b.dhcp.Clients},
 	} {
 		if !slices.Contains(strings.Split(b.dhcp.Cases, ","), c.key) {
 			continue
+		}
+		target := perfTarget{storm.RelayAddr.String(), storm.ServerAddr.String()} // relayed on loopback
+		ns := ""
+		if c.key == "veth" {
+			var cleanup func()
+			var err error
+			if ns, cleanup, err = vethNet(); err != nil {
+				return rows, err
+			}
+			defer cleanup()
+			target = perfTarget{iface: vethClient} // broadcast, no relay
 		}
 		for _, sys := range []string{"Kea 2.2 memfile", "bootsrv"} {
 			dir, err := os.MkdirTemp(b.dir, "dhcp-")
@@ -197,9 +220,14 @@ func (b *bench) benchDHCP(ctx context.Context) ([]dhcpRow, error) {
 			var p *proc
 			name := sys + ", " + c.label
 			b.logf("DHCP: %s", name)
-			if sys == "bootsrv" {
+			switch {
+			case sys == "bootsrv" && ns != "":
+				p, err = b.startVethBootsrv(ctx, dir, ns)
+			case sys == "bootsrv":
 				p, err = b.startBootsrv(ctx, dir, max(c.reserved, 1), "127.0.0.1:67", "0")
-			} else {
+			case ns != "":
+				p, err = startVethKea(dir, ns)
+			default:
 				p, err = startKea(dir, c.reserved)
 			}
 			if err != nil {
@@ -213,8 +241,7 @@ func (b *bench) benchDHCP(ctx context.Context) ([]dhcpRow, error) {
 					prof <- fetchProfile(b.pprof, 10, filepath.Join(b.profile, "cpu-dhcp-"+strings.ReplaceAll(c.label, " ", "-")+".prof"))
 				}()
 			}
-			relayed := perfTarget{storm.RelayAddr.String(), storm.ServerAddr.String()}
-			best, limit, err := search(ctx, b.logf, relayed, c.mac, c.clients, b.dhcp, p.cmd.Process.Pid)
+			best, limit, err := search(ctx, b.logf, target, c.mac, c.clients, b.dhcp, p.cmd.Process.Pid)
 			if prof != nil {
 				if perr := <-prof; perr != nil {
 					b.logf("profile: %v", perr)

@@ -91,12 +91,19 @@ func parsePerfdhcp(out string) (perfResult, error) {
 	return r, nil
 }
 
-// perfdhcp runs one relayed perfdhcp test from RelayAddr against server at
-// rate exchanges/s for seconds, with clients distinct MACs from the
-// template mac, pinned to cpu.
-func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients, seconds int) (perfResult, string, error) {
-	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", relay, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
-		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac, server}
+// perfdhcp runs one perfdhcp test against t at rate exchanges/s for
+// seconds, with clients distinct MACs from the template mac, pinned to
+// cpu: relayed from t.iface (an address) to t.server, or, with no server,
+// broadcast on the interface t.iface with the broadcast flag set (-B), as
+// a client on a real segment sends.
+func perfdhcp(ctx context.Context, cpu string, t perfTarget, mac string, rate, clients, seconds int) (perfResult, string, error) {
+	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", t.iface, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
+		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac}
+	if t.server == "" {
+		args = append(args, "-B")
+	} else {
+		args = append(args, t.server)
+	}
 	cmd := exec.CommandContext(ctx, "taskset", args...)
 	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
