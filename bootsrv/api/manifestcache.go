@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -97,11 +96,7 @@ func (a *API) serveNodeManifest(w http.ResponseWriter, r *http.Request, c *inven
 	b.Write(e.head)
 	b.Write(now.UTC().AppendFormat(b.AvailableBuffer(), time.RFC3339Nano))
 	b.Write(e.tail)
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(b.Len())}
-	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes()) // a client gone mid-answer is not a handler error
+	writeJSONBytes(w, b.Bytes())
 	return nil
 }
 

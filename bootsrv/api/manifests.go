@@ -190,10 +190,15 @@ func writeManifest(w http.ResponseWriter, m *manifest.Manifest) error {
 	if err := enc.Encode(m); err != nil {
 		return fmt.Errorf("encode manifest of %s: %w", m.Node, err)
 	}
+	writeJSONBytes(w, b.Bytes())
+	return nil
+}
+
+// writeJSONBytes answers 200 with the JSON text b and its Content-Length.
+func writeJSONBytes(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(b.Len())}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes()) // a client gone mid-answer is not a handler error
-	return nil
+	w.Write(b) // a client gone mid-answer is not a handler error
 }

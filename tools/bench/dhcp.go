@@ -155,13 +155,19 @@ func startKea(dir string, reserved int) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	return runKea(dir, b, "taskset", "-c", serverCPU)
+}
+
+// runKea writes the configuration b into dir and runs Kea with it behind
+// the command prefix (taskset, ip netns exec).
+func runKea(dir string, b []byte, prefix ...string) (*proc, error) {
 	conf := filepath.Join(dir, "kea-dhcp4.json")
 	if err := os.WriteFile(conf, b, 0o644); err != nil {
 		return nil, err
 	}
 	os.Setenv("KEA_PIDFILE_DIR", dir)
 	os.Setenv("KEA_LOCKFILE_DIR", dir)
-	p, err := start("kea-dhcp4", filepath.Join(dir, "kea.out"), "0", "kea-dhcp4", "-c", conf)
+	p, err := start("kea-dhcp4", filepath.Join(dir, "kea.out"), "", append(prefix, "kea-dhcp4", "-c", conf)...)
 	if err != nil {
 		return nil, err
 	}

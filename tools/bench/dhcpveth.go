@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // The veth case measures DHCP as a PXE client on a real segment sends it:
@@ -114,21 +113,5 @@ func startVethKea(dir, ns string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := filepath.Join(dir, "kea-dhcp4.json")
-	if err := os.WriteFile(conf, b, 0o644); err != nil {
-		return nil, err
-	}
-	os.Setenv("KEA_PIDFILE_DIR", dir)
-	os.Setenv("KEA_LOCKFILE_DIR", dir)
-	p, err := start("kea-dhcp4", filepath.Join(dir, "kea.out"), "", "ip", "netns", "exec", ns, "taskset", "-c", serverCPU,
-		"kea-dhcp4", "-c", conf)
-	if err != nil {
-		return nil, err
-	}
-	time.Sleep(1500 * time.Millisecond) // no readiness probe; see startKea
-	if p.exited() {
-		out, _ := os.ReadFile(filepath.Join(dir, "kea.out"))
-		return nil, fmt.Errorf("kea-dhcp4 exited: %s", strings.TrimSpace(string(out)))
-	}
-	return p, nil
+	return runKea(dir, b, "ip", "netns", "exec", ns, "taskset", "-c", serverCPU)
 }
