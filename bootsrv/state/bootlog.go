@@ -62,6 +62,7 @@ type bootLog struct {
 	buf     []byte // encoded records not yet written
 	records int    // records in the file
 	kept    int    // records a compaction would write
+	redo    bool   // a compaction failed: the next sync compacts again
 
 	syncMu sync.Mutex // serializes writes to f
 	f      *os.File
@@ -80,9 +81,9 @@ func openBootLog(dir string) (*bootLog, error) {
 		return nil, err
 	}
 	bl.mu.Lock()
-	err := bl.compactLocked()
+	snap := bl.snapshotLocked()
 	bl.mu.Unlock()
-	if err != nil {
+	if err := bl.rewrite(snap); err != nil {
 		return nil, err
 	}
 	go bl.flusher()
@@ -185,8 +186,12 @@ func (bl *bootLog) sync() error {
 	bl.syncMu.Lock()
 	defer bl.syncMu.Unlock()
 	bl.mu.Lock()
-	if bl.records > 4*bl.kept && bl.records >= 1<<16 {
-		err := bl.compactLocked()
+	if bl.redo || bl.records > 4*bl.kept && bl.records >= 1<<16 {
+		snap := bl.snapshotLocked() // queued records included
+		bl.mu.Unlock()
+		err := bl.rewrite(snap) // adds wait only for the snapshot, not the write
+		bl.mu.Lock()
+		bl.redo = err != nil // the queue it took is only in memory now
 		bl.mu.Unlock()
 		return err
 	}
@@ -206,30 +211,37 @@ func (bl *bootLog) sync() error {
 	return nil
 }
 
-// compactLocked rewrites the file from memory (queued records included).
-// Callers hold mu and, once the flusher runs, syncMu.
-func (bl *bootLog) compactLocked() error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+// snapshotLocked encodes memory (queued records included) as a compacted
+// file and empties the queue. Callers hold mu and then rewrite under
+// syncMu (or own bl alone).
+func (bl *bootLog) snapshotLocked() []byte {
 	names := make([]string, 0, len(bl.nodes))
 	for n := range bl.nodes {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	var b []byte
 	records := 0
 	for _, name := range names {
 		n := bl.nodes[name]
 		if n.boot != 0 {
-			enc.Encode(bootRecord{Node: name, Boot: n.boot})
+			b = appendRecord(b, bootRecord{Node: name, Boot: n.boot})
 			records++
 		}
 		for i := range n.evs {
-			enc.Encode(bootRecord{Event: &n.evs[i]})
+			b = appendRecord(b, bootRecord{Event: &n.evs[i]})
 			records++
 		}
 	}
+	bl.buf, bl.records, bl.kept = nil, records, records
+	return b
+}
+
+// rewrite replaces the file with snap (temporary file, fsync, rename,
+// directory fsync) and appends to it from then on.
+func (bl *bootLog) rewrite(snap []byte) error {
 	tmp := bl.path + ".tmp"
-	if err := writeSynced(tmp, b.Bytes()); err != nil {
+	if err := writeSynced(tmp, snap); err != nil {
 		return fmt.Errorf("boot log %s: compact: %w", bl.path, err)
 	}
 	if err := os.Rename(tmp, bl.path); err != nil {
@@ -245,7 +257,7 @@ func (bl *bootLog) compactLocked() error {
 	if bl.f != nil {
 		bl.f.Close()
 	}
-	bl.f, bl.buf, bl.records, bl.kept = f, nil, records, records
+	bl.f = f
 	return nil
 }
 
