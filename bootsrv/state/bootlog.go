@@ -49,6 +49,14 @@ type bootRecord struct {
 	Event *manifest.Event `json:"e,omitempty"`
 }
 
+// valid: a record names a node, and an event its phase too.
+func (r bootRecord) valid() bool {
+	if r.Event != nil {
+		return r.Event.Node != "" && r.Event.Phase != ""
+	}
+	return r.Node != "" && r.Boot > 0
+}
+
 type bootNode struct {
 	boot int64
 	evs  []manifest.Event // oldest first, at most BootLogKeep
@@ -105,7 +113,7 @@ func (bl *bootLog) replay() error {
 	for sc.Scan() {
 		line++
 		var r bootRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || (r.Event == nil && r.Node == "") {
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || !r.valid() {
 			slog.Default().Warn("state: boot log: ignoring a torn or corrupt record and what follows",
 				"file", bl.path, "line", line, "err", err)
 			return nil
