@@ -123,11 +123,13 @@ func runWrk(ctx context.Context, dir, base string, paths []string, secs int) (re
 }
 
 // nginxConf serves root on addr: one worker (it runs on one CPU, like
-// bootsrv), sendfile, open file cache, no access log.
+// bootsrv), sendfile, an open file cache (descriptors of every file kept
+// open: the rlimit is raised for it), no access log.
 func nginxConf(dir, root, addr string) string {
 	return fmt.Sprintf(`daemon off;
 master_process on;
 worker_processes 1;
+worker_rlimit_nofile 65536;
 user root;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx-error.log warn;
