@@ -49,8 +49,7 @@ func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 }
 
 // Flush commits every queued write (queued leases and the boot log
-// included) and returns
-// once they are durable.
+// included) and returns once they are durable.
 func (s *Store) Flush() error {
 	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync(), s.boots.sync())
 }
