@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // The veth case measures DHCP as a PXE client on a real segment sends it:
@@ -52,7 +53,19 @@ func vethNet() (ns string, cleanup func(), err error) {
 			return "", nil, err
 		}
 	}
-	return ns, cleanup, nil
+	// Kea opens no socket on an interface that is not yet running (the
+	// carrier of a fresh veth comes up a moment after "link set up").
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, _ := exec.Command("ip", "-n", ns, "-o", "link", "show", vethServer).Output()
+		if strings.Contains(string(out), "LOWER_UP") && strings.Contains(string(out), "state UP") {
+			return ns, cleanup, nil
+		}
+		if time.Now().After(deadline) {
+			cleanup()
+			return "", nil, fmt.Errorf("veth %s in %s not running after 10 s: %s", vethServer, ns, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // vethInventory is cluster.yaml for the veth segment: one node and a
