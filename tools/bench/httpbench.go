@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/tools/storm"
@@ -123,13 +124,16 @@ func runWrk(ctx context.Context, dir, base string, paths []string, secs int) (re
 }
 
 // nginxConf serves root on addr: one worker (it runs on one CPU, like
-// bootsrv), sendfile, an open file cache (descriptors of every file kept
-// open: the rlimit is raised for it), no access log.
-func nginxConf(dir, root, addr string) string {
+// bootsrv), sendfile, an open file cache of cacheFiles descriptors (0:
+// none), no access log.
+func nginxConf(dir, root, addr string, cacheFiles int) string {
+	cache := ""
+	if cacheFiles > 0 {
+		cache = fmt.Sprintf("open_file_cache max=%d inactive=60s;", cacheFiles)
+	}
 	return fmt.Sprintf(`daemon off;
 master_process on;
 worker_processes 1;
-worker_rlimit_nofile 65536;
 user root;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx-error.log warn;
@@ -139,7 +143,7 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  open_file_cache max=20000 inactive=60s;
+  %[4]s
   default_type text/plain;
   client_body_temp_path %[1]s/tmp-body;
   proxy_temp_path %[1]s/tmp-proxy;
@@ -151,7 +155,18 @@ http {
     root %[2]s;
   }
 }
-`, dir, root, addr)
+`, dir, root, addr, cache)
+}
+
+// nginxCacheFiles is how many files nginx's open file cache may hold: all
+// of them, within the descriptor limit (which an unprivileged container
+// may not raise) less room for connections.
+func nginxCacheFiles(files int) int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return max(0, min(files, int(lim.Cur)-1024))
 }
 
 // fetchAll GETs every path from base with 32 parallel clients and writes
@@ -260,7 +275,7 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 
 	nginxAddr := "127.0.0.1:8081"
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConf(dir, root, nginxAddr)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConf(dir, root, nginxAddr, nginxCacheFiles(2*n))), 0o644); err != nil {
 		return nil, err
 	}
 	ngx, err := start("nginx", filepath.Join(dir, "nginx.out"), serverCPU, "nginx", "-c", conf, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"))
