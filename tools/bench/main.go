@@ -199,7 +199,7 @@ func (b *bench) printHTTP(ctx context.Context) error {
 	rows, err := b.benchHTTP(ctx)
 	t := &table{title: fmt.Sprintf("HTTP: req/s, wrk -t2 -c64 -d%ds on CPU %s, random nodes of %d; server (bootsrv, nginx with 1 worker) on CPU %s; CPU = busy share of its CPU, saturated >= %.0f %%",
 		b.httpSecs, wrkCPU, b.nodes, serverCPU, 100*saturatedShare),
-		header: []string{"System", "rate", "errors", "server CPU", "wrk CPU", "saturated", "ratio"}}
+		header: []string{"System", "rate", "errors", "server CPU", "CPU/request", "wrk CPU", "saturated", "ratio"}}
 	for _, r := range rows {
 		cmp := "1.00x"
 		if r.ref >= 0 {
@@ -209,10 +209,20 @@ func (b *bench) printHTTP(ctx context.Context) error {
 			cmp = "FAILED (errors)"
 		}
 		t.add(r.system, fmt.Sprintf("%.0f", r.res.ReqPerSec), strconv.Itoa(r.res.Non2xx+r.res.Errors),
-			fmt.Sprintf("%.0f %%", 100*r.server), fmt.Sprintf("%.0f %%", 100*r.load), saturated(r.server, r.load), cmp)
+			fmt.Sprintf("%.0f %%", 100*r.server), perRequest(r.server, r.res.ReqPerSec), fmt.Sprintf("%.0f %%", 100*r.load),
+			saturated(r.server, r.load), cmp)
 	}
 	t.write(os.Stdout)
 	return err
+}
+
+// perRequest is the server's CPU time per answered request: what bounds
+// its rate once its CPU saturates, comparable even when it did not.
+func perRequest(share, rate float64) string {
+	if rate <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f µs", 1e6*share/rate)
 }
 
 func (b *bench) printMode(ctx context.Context) error {
