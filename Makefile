@@ -40,8 +40,10 @@ test: lab-deps build deb
 	DT_LAB_REQUIRED=1 DT_DEB=$$(ls -t $(CURDIR)/out/disklesstrap_*_amd64.deb | head -1) $(GO) test -count=1 -timeout 50m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime 15s ./bootsrv/dhcpd
 
+# Unit tests only: lab tests (internal/labreq) skip under -short, so this
+# boots no QEMU and starts no lab servers, even as root.
 unit:
-	$(GO) test -count=1 -short ./...
+	$(GO) test -count=1 -short -timeout 15m ./...
 
 # A built-in example cluster: two nodes PXE-boot into the trap; prints the
 # ssh commands and runs until interrupted.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/imageprofile"
 	"github.com/disklesstrap/disklesstrap/internal/golden"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // fakeRunner records commands as text; "mmdebstrap" makes a small root
@@ -104,9 +105,7 @@ func fakeRelease(body string) func(context.Context, string) ([]byte, error) {
 // cache, the same apt step) run the same steps after the layer and give
 // the same image; a moved mirror makes a new layer.
 func TestBuildSteps(t *testing.T) {
-	if _, err := exec.LookPath("mksquashfs"); err != nil {
-		t.Skip("mksquashfs not installed (make lab-deps)")
-	}
+	labreq.Check(t, labreq.Tools("mksquashfs"))
 	set := testSet(t)
 	r, err := set.Resolve("compute")
 	if err != nil {

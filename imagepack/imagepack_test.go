@@ -18,14 +18,13 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func labSkip(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("lab prerequisite missing: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 // tree makes a folder with files, dirs, an empty dir, a symlink, an

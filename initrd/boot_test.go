@@ -10,13 +10,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // bootImage boots kernel+initrd under QEMU (TCG, no network) with the test
 // init and waits for its marker on the serial console.
 func bootImage(t *testing.T, kernel, initrd, kver string, wantModules int) {
-	qemu, err := exec.LookPath("qemu-system-x86_64")
-	skipUnless(t, err == nil, "qemu-system-x86_64 not installed")
+	labreq.Require(t, labreq.Tools("qemu-system-x86_64"))
+	qemu, _ := exec.LookPath("qemu-system-x86_64")
 	logPath := filepath.Join(t.TempDir(), "serial.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {

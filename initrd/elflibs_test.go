@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func TestResolveLibraries(t *testing.T) {
@@ -18,7 +20,7 @@ func TestResolveLibraries(t *testing.T) {
 	} {
 		t.Run(tc.bin, func(t *testing.T) {
 			if _, err := os.Stat(tc.bin); err != nil {
-				t.Skipf("%s not on this host: %v", tc.bin, err)
+				labreq.Skip(t, "%s not on this host: %v", tc.bin, err)
 			}
 			libs, err := ResolveLibraries(tc.bin, nil)
 			if err != nil {
@@ -50,7 +52,7 @@ func TestResolveLibraries(t *testing.T) {
 func TestResolveLibrariesStatic(t *testing.T) {
 	const bb = "/bin/busybox"
 	if _, err := os.Stat(bb); err != nil {
-		t.Skipf("%s (busybox-static) not installed", bb)
+		labreq.Skip(t, "%s (busybox-static) not installed", bb)
 	}
 	libs, err := ResolveLibraries(bb, nil)
 	if err != nil || len(libs) != 0 {
@@ -68,7 +70,7 @@ func TestResolveLibrariesErrors(t *testing.T) {
 		t.Errorf("ResolveLibraries(script) error = %v, want one naming %s", err, notELF)
 	}
 	if _, err := os.Stat("/bin/ls"); err != nil {
-		t.Skip("/bin/ls not on this host")
+		labreq.Skip(t, "/bin/ls not on this host")
 	}
 	// With an empty search path nothing but the interpreter can be found.
 	_, err := ResolveLibraries("/bin/ls", []string{dir})

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // integrationConfig is the image the integration tests build: the test
@@ -36,6 +38,7 @@ func integrationConfig(t *testing.T, kcache, kver, out, cache string) Config {
 // TestBuildIntegration builds a real initramfs twice, checks its contents
 // and byte-identical rebuilds, then boots it in QEMU.
 func TestBuildIntegration(t *testing.T) {
+	labreq.Require(t) // builds with the real kernel's modules and boots QEMU
 	kcache, kver, ok := kernelCache(t)
 	skipUnless(t, ok, "no kernel cache at "+kcache+" (run tools/kernel/fetch.sh)")
 	_, err := exec.LookPath("go")
@@ -208,6 +211,7 @@ func checkContents(t *testing.T, img, kcache, kver string) {
 // TestBuildRealAgent measures a build with the real agent (cmd/trap) as
 // /init. It skips when cmd/trap does not build (another package's state).
 func TestBuildRealAgent(t *testing.T) {
+	labreq.Require(t) // builds cmd/trap into an initramfs
 	kcache, kver, ok := kernelCache(t)
 	skipUnless(t, ok, "no kernel cache at "+kcache+" (run tools/kernel/fetch.sh)")
 	_, err := exec.LookPath("go")
@@ -218,7 +222,7 @@ func TestBuildRealAgent(t *testing.T) {
 	cfg.Agent = DefaultAgent
 	res, err := Build(ctx, cfg)
 	if err != nil && strings.Contains(err.Error(), "agent "+DefaultAgent) {
-		t.Skipf("cmd/trap does not build here: %v", err)
+		labreq.Skip(t, "cmd/trap does not build here: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("Build: %v", err)

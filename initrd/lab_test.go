@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // sharedBBCache is a Go busybox cache shared by the tests of one run, so
@@ -25,19 +27,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// labRequired reports whether DT_LAB_REQUIRED=1 turns skips into failures.
-func labRequired() bool { return os.Getenv("DT_LAB_REQUIRED") == "1" }
-
 // skipUnless skips (or, under DT_LAB_REQUIRED=1, fails) when ok is false.
 func skipUnless(t *testing.T, ok bool, reason string) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if labRequired() {
-		t.Fatalf("DT_LAB_REQUIRED=1 but %s", reason)
-	}
-	t.Skip(reason)
+	labreq.Check(t, labreq.Cond(ok, reason))
 }
 
 // repoRoot is the module root (the parent of this package's directory).

@@ -146,7 +146,10 @@ type API struct {
 	// imagesErr is why the image registry could not be opened.
 	imagesErr error
 	swarm     swarmState
-	windows   windows // replay windows of the nodes' boots (nodeauth.go)
+	windows   windows       // replay windows of the nodes' boots (nodeauth.go)
+	manifests manifestCache // encoded manifests (manifestcache.go)
+	// The boot requests' handlers, for fastRoute (fastroute.go).
+	ipxeRoute, manifestRoute http.Handler
 }
 
 // New returns the handler for cfg.
@@ -212,10 +215,11 @@ func (a *API) routes() {
 	admin := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
 		a.mux.Handle(pattern, handler{a, a.requireAdmin(fn)})
 	}
+	a.ipxeRoute, a.manifestRoute = handler{a, a.nodeIPXE}, handler{a, a.manifestByName}
 	public("GET /boot.ipxe", a.bootIPXE)
-	public("GET /ipxe", a.nodeIPXE)
+	a.mux.Handle(patternIPXE, a.ipxeRoute)
 	public("GET /boot/{file...}", a.bootFile)
-	public("GET /manifest/{node}", a.manifestByName)
+	a.mux.Handle(patternManifest, a.manifestRoute)
 	public("GET /manifest", a.manifestByMAC)
 	public("GET /images/{name}", a.imageFile)
 	public("POST "+nodeauth.RegisterPath, a.registerBoot)
@@ -268,6 +272,9 @@ func (a *API) routes() {
 // ServeHTTP implements http.Handler. Requests no route matches get a JSON
 // api.Error with the mux's status (404, or 405 with its Allow header).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.fastRoute(w, r) {
+		return
+	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
 		a.mux.ServeHTTP(w, r)
@@ -348,7 +355,9 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	err := h.fn(w, r)
 	if err == nil {
-		h.a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "took", time.Since(start))
+		if h.a.log.Enabled(r.Context(), slog.LevelDebug) { // no argument boxing per request otherwise
+			h.a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "took", time.Since(start))
+		}
 		return
 	}
 	status := statusOf(err)

@@ -33,11 +33,12 @@ func (a *API) bootIPXE(w http.ResponseWriter, r *http.Request) error {
 // the state store, consuming a pending next-boot-only mode. An unknown MAC
 // gets the discovery script built from the inventory defaults.
 func (a *API) nodeIPXE(w http.ResponseWriter, r *http.Request) error {
-	mac, err := parseMAC(r, "mac")
+	q := r.URL.Query() // once: parsing it is a visible share of the request
+	mac, err := macParam(q, "mac")
 	if err != nil {
 		return err
 	}
-	platform := r.URL.Query().Get("platform")
+	platform := q.Get("platform")
 	if err := checkPlatform(platform); err != nil {
 		return err
 	}

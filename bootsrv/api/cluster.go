@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -101,7 +102,12 @@ func parseDiscoveryName(name string) (net.HardwareAddr, bool) {
 // parseMAC reads a MAC query parameter; iPXE's ${netX/mac} gives
 // "52:54:00:00:00:01", ${netX/mac:hexhyp} gives "52-54-00-00-00-01".
 func parseMAC(r *http.Request, param string) (net.HardwareAddr, error) {
-	s := r.URL.Query().Get(param)
+	return macParam(r.URL.Query(), param)
+}
+
+// macParam is parseMAC on an already parsed query.
+func macParam(q url.Values, param string) (net.HardwareAddr, error) {
+	s := q.Get(param)
 	if s == "" {
 		return nil, errorf(http.StatusBadRequest, "query parameter %s is required", param)
 	}

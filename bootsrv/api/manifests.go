@@ -23,11 +23,7 @@ func (a *API) manifestByName(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := r.PathValue("node")
 	if n, ok := c.Node(name); ok {
-		m, err := a.nodeManifest(r, c, n)
-		if err != nil {
-			return err
-		}
-		return writeManifest(w, m)
+		return a.serveNodeManifest(w, r, c, n)
 	}
 	if mac, ok := parseDiscoveryName(name); ok {
 		if _, ok, err := a.cfg.Store.DiscoveredNode(mac.String()); err != nil {
@@ -54,11 +50,7 @@ func (a *API) manifestByMAC(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if n, _, ok := c.ByMAC(mac); ok {
-		m, err := a.nodeManifest(r, c, n)
-		if err != nil {
-			return err
-		}
-		return writeManifest(w, m)
+		return a.serveNodeManifest(w, r, c, n)
 	}
 	if c, n, err := a.awaitNamed(r, mac); err != nil { // discovery.go
 		return err
@@ -207,10 +199,15 @@ func writeManifest(w http.ResponseWriter, m *manifest.Manifest) error {
 	if err := enc.Encode(m); err != nil {
 		return fmt.Errorf("encode manifest of %s: %w", m.Node, err)
 	}
+	writeJSONBytes(w, b.Bytes())
+	return nil
+}
+
+// writeJSONBytes answers 200 with the JSON text b and its Content-Length.
+func writeJSONBytes(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(b.Len())}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes()) // a client gone mid-answer is not a handler error
-	return nil
+	w.Write(b) // a client gone mid-answer is not a handler error
 }

@@ -16,15 +16,14 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/sys/unix"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // skipOrFail skips the test, or fails it when DT_LAB_REQUIRED=1.
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 // inNetns runs fn on a thread switched into the named network namespace;

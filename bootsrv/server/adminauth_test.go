@@ -14,6 +14,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/api"
 	"github.com/disklesstrap/disklesstrap/bootsrv/tlscert"
 	"github.com/disklesstrap/disklesstrap/client"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // TestAdminCredentials: a real bootsrv with its admin socket and TLS
@@ -103,17 +105,10 @@ func TestAdminCredentials(t *testing.T) {
 // admin socket (its folder is 0700, the socket 0600; bootsrv checks the
 // peer's uid too). Runs curl as nobody through setpriv.
 func TestAdminSocketNonRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a command as nobody")
-	}
-	setpriv, err1 := exec.LookPath("setpriv")
-	curl, err2 := exec.LookPath("curl")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("setpriv or curl missing: %v %v", err1, err2)
-		}
-		t.Skip("setpriv or curl missing")
-	}
+	// Root: to run a command as nobody.
+	labreq.Check(t, labreq.Root(), labreq.Tools("setpriv", "curl"))
+	setpriv, _ := exec.LookPath("setpriv")
+	curl, _ := exec.LookPath("curl")
 	ts := startServer(t, nil)
 	ts.get("/boot.ipxe")
 	hc, base := ts.admin().HTTPClient()

@@ -24,6 +24,8 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/disklesstrap/disklesstrap/api"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func TestParseListen(t *testing.T) {
@@ -52,13 +54,8 @@ func TestParseListen(t *testing.T) {
 // image; aria2c (another BitTorrent client) downloads it with the .torrent
 // bootsrv serves, through bootsrv's tracker, seeder and web seed.
 func TestSwarmAria2(t *testing.T) {
-	aria, err := exec.LookPath("aria2c")
-	if err != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatal("aria2c not installed (apt-get install aria2) and DT_LAB_REQUIRED=1")
-		}
-		t.Skip("aria2c not installed (apt-get install aria2)")
-	}
+	labreq.Check(t, labreq.Tools("aria2c")) // apt-get install aria2
+	aria, _ := exec.LookPath("aria2c")
 	ts := startServer(t, func(c *Config) { c.TorrentListen = "127.0.0.1:0" })
 	dir, addr := ts.dir, ts.addr
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

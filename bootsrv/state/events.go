@@ -78,7 +78,8 @@ func checkEvents(evs []manifest.Event) error {
 }
 
 // Events returns node's last limit events, oldest first. limit <= 0 means
-// all of them. Queued events (QueueEvents) are committed first.
+// all of them, queued events (QueueEvents, kept in the boot log) merged
+// in by time.
 func (s *Store) Events(node string, limit int) ([]manifest.Event, error) {
 	if err := s.Flush(); err != nil {
 		return nil, fmt.Errorf("events of %s: %w", node, err)
@@ -112,7 +113,7 @@ func (s *Store) Events(node string, limit int) ([]manifest.Event, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("events of %s: %w", node, err)
 	}
-	return out, nil
+	return s.mergeBootEvents(node, out, limit), nil
 }
 
 // Status returns the status of the given nodes that bootsrv has heard of,
@@ -150,6 +151,7 @@ func (s *Store) Status(nodes []string) (map[string]NodeStatus, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("node status: %w", err)
 	}
+	s.mergeBootStatus(out, want)
 	for n, boots := range s.cache.bootCounts() {
 		if want != nil && !want[n] {
 			continue

@@ -58,21 +58,17 @@ func (q *lazyQueue) take() lazyBatch {
 	return b
 }
 
-// queueBoot records node's boot number without waiting for it.
+// queueBoot records node's boot number without waiting for it (boot log).
 func (s *Store) queueBoot(node string, boot int64) {
-	s.lazy.add(func(b *lazyBatch) {
-		if boot > b.boots[node] {
-			b.boots[node] = boot
-		}
-	})
+	s.boots.add(bootRecord{Node: node, Boot: boot})
 }
 
 // QueueEvents stores events like AddEvents, but returns before they are
-// durable: they are committed with the next group commit, at most
-// LazyDelay later (an event queued before a synchronous write is committed
-// with or before it). bootsrv uses it for the events it records itself,
-// which acknowledge nothing to anyone. When many events are queued it
-// waits for a commit.
+// durable: they go to the boot log (bootlog.go), written with its next
+// flush, at most LazyDelay later, or by Flush. bootsrv uses it for the
+// events it records itself, which acknowledge nothing to anyone. The boot
+// log keeps a node's newest BootLogKeep of them; reads merge them with the
+// database's events.
 func (s *Store) QueueEvents(evs []manifest.Event) error {
 	if err := checkEvents(evs); err != nil {
 		return fmt.Errorf("queue events: %w", err)
@@ -81,17 +77,14 @@ func (s *Store) QueueEvents(evs []manifest.Event) error {
 		return nil
 	}
 	now := s.now().UTC()
-	n := s.lazy.add(func(b *lazyBatch) {
-		for _, ev := range evs {
-			if ev.Time.IsZero() {
-				ev.Time = now
-			}
-			b.events = append(b.events, ev)
+	rs := make([]bootRecord, len(evs))
+	for i, ev := range evs {
+		if ev.Time.IsZero() {
+			ev.Time = now
 		}
-	})
-	if n > maxLazyEvents {
-		return s.Flush()
+		rs[i] = bootRecord{Event: &ev}
 	}
+	s.boots.add(rs...)
 	return nil
 }
 

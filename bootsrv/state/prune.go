@@ -104,7 +104,7 @@ func (s *Store) prune(l PruneLimits, events bool) (Pruned, error) {
 	if err != nil {
 		return Pruned{}, fmt.Errorf("state db %s: %w", s.path, err)
 	}
-	return p, nil
+	return p, s.pruneBoots()
 }
 
 // nodesOverEvents lists the nodes with more than keep events. It reads

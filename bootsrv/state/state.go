@@ -1,6 +1,8 @@
 // Package state keeps bootsrv's runtime state: boot-mode overrides, node
 // events and the status derived from them, and discovered (unknown) nodes
-// in an embedded SQLite database (modernc.org/sqlite, pure Go); dynamic
+// in an embedded SQLite database (modernc.org/sqlite, pure Go); boot
+// counters and bootsrv's own per-boot events in an append-only boot log
+// (boots.log, bootlog.go); dynamic
 // DHCP leases in memory and in an append-only lease log (leases.log, see
 // leaselog.go), like Kea's memfile. The inventory file stays the source of
 // truth for what a node is; this package records what happened to it.
@@ -22,17 +24,18 @@
 //     never lost.
 //   - Queued (StartBoot of a node without a once override, QueueEvents,
 //     QueueLease): the call returns at once and the write is made durable
-//     with the next group commit or lease log flush, at most LazyDelay
-//     (10 ms) later, or together with any synchronous write of the same
-//     kind (database or lease) or Flush called after it. A crash in that
+//     with the next boot log (bootlog.go) or lease log flush, at most
+//     LazyDelay (10 ms) later, or by Flush called after it. A crash in that
 //     window loses it: a boot counter a little low, bootsrv's own "ipxe"
 //     event missing, a dynamic lease change not stored. None of these was
 //     promised to anyone; a lost lease is re-derived: the client renews
 //     or re-discovers, and MemLeases gives it an address again (the same
 //     one when still free, as leases are sticky). Queued writes are never
-//     dropped while bootsrv runs; Close writes them, and reads that show
-//     them (Status, Events) commit them first; LeaseOf and Leases answer
-//     from memory and show queued lease changes at once.
+//     dropped while bootsrv runs; Close writes them; reads show them at
+//     once (the boot log and the leases are answered from memory, merged
+//     with the database where both hold a kind: Events, LastEvent, Status).
+//     Queued writes never touch SQLite: a SQLite row and status upsert per
+//     boot cost more than the rest of a /ipxe request.
 //
 // The lease log is compacted (rewritten as one record per lease into a
 // temporary file, fsynced, renamed over the log, directory fsynced) at
@@ -92,6 +95,7 @@ type Store struct {
 	degraded   atomic.Bool   // shared store: the database failed its last use (replica.go)
 	leases     *leaseStore   // dynamic leases: memory + DIR/leases.log (nil when shared)
 	cursors    poolCursors   // shared store: where AllocLease scans each pool (leases_pg.go)
+	boots      *bootLog      // boot counters and queued events: memory + DIR/boots.log
 
 	// The pruner (prune.go): unknown MACs recorded since its last pass,
 	// how many make it run early (0: no pruner), and its wake-up.
@@ -145,12 +149,23 @@ func OpenDB(dsn, dir string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	// The boot log (bootlog.go) keeps bootsrv's own per-boot events, and
+	// on SQLite the boot counters too; on a shared store the counters live
+	// in the database (replica.go) and each replica keeps its own log.
+	if err := s.openBoots(dir); err != nil {
+		if s.leases != nil {
+			s.leases.close()
+		}
+		s.w.Close()
+		return nil, err
+	}
 	if s.r == nil {
 		r, err := openDB(s.path, false)
 		if err != nil {
 			if s.leases != nil {
 				s.leases.close()
 			}
+			s.boots.close()
 			s.w.Close()
 			return nil, err
 		}
@@ -201,6 +216,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.leases != nil {
 		errs = append(errs, s.leases.close())
+	}
+	if s.boots != nil {
+		errs = append(errs, s.boots.close())
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

@@ -48,13 +48,13 @@ func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 	return err
 }
 
-// Flush commits every queued write (queued leases included) and returns
-// once they are durable.
+// Flush commits every queued write (queued leases and the boot log
+// included) and returns once they are durable.
 func (s *Store) Flush() error {
 	if s.leases == nil { // shared store: leases are written at once
-		return s.tx(context.Background(), "flush queued writes", nil)
+		return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.boots.sync())
 	}
-	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync())
+	return errors.Join(s.tx(context.Background(), "flush queued writes", nil), s.leases.sync(), s.boots.sync())
 }
 
 // txNow runs fn in a transaction of its own, bypassing the writer.
@@ -231,7 +231,7 @@ func (s *Store) SetObserver(f func(op string, took time.Duration, err error)) { 
 // those are written again by the next compaction if bootsrv keeps running).
 func (s *Store) QueuedLost() uint64 {
 	if s.leases == nil {
-		return s.lostLazy.Load()
+		return s.lostLazy.Load() + s.boots.lost.Load()
 	}
-	return s.lostLazy.Load() + s.leases.lost.Load()
+	return s.lostLazy.Load() + s.leases.lost.Load() + s.boots.lost.Load()
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pin/tftp/v3"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // fixture is a served temp dir: root/undionly.kpxe (random bytes),
@@ -260,10 +262,7 @@ func TestRealClients(t *testing.T) {
 		t.Run(c.bin, func(t *testing.T) {
 			bin, err := exec.LookPath(c.bin)
 			if err != nil {
-				if os.Getenv("DT_LAB_REQUIRED") == "1" {
-					t.Fatalf("%s not installed (apt-get install tftp-hpa atftp)", c.bin)
-				}
-				t.Skipf("%s not installed (apt-get install tftp-hpa atftp)", c.bin)
+				labreq.Skip(t, "%s not installed (apt-get install tftp-hpa atftp)", c.bin)
 			}
 			out := filepath.Join(t.TempDir(), "got")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -16,17 +16,14 @@ import (
 	"github.com/anatol/devmapper.go"
 	"github.com/disklesstrap/disklesstrap/bootsrv/secrets"
 	"github.com/disklesstrap/disklesstrap/images/rawdisk"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // needCryptsetup skips (or fails under DT_LAB_REQUIRED=1) without cryptsetup.
 func needCryptsetup(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("cryptsetup"); err != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("DT_LAB_REQUIRED=1 but cryptsetup is missing (apt-get install cryptsetup-bin): %v", err)
-		}
-		t.Skipf("needs cryptsetup (apt-get install cryptsetup-bin): %v", err)
-	}
+	labreq.Check(t, labreq.Tools("cryptsetup")) // apt-get install cryptsetup-bin
 }
 
 // rawImage writes a raw disk image of size bytes of random data with a

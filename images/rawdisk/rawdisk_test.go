@@ -15,29 +15,21 @@ import (
 	"github.com/anatol/devmapper.go"
 	"github.com/anatol/luks.go"
 	"github.com/diskfs/go-diskfs/partition/gpt"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("DT_LAB_REQUIRED=1 but: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 func requireTools(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "rawdisk needs root (loop devices)")
-	}
-	for _, b := range []string{"mkfs.ext4", "debugfs", "lvm", "losetup", "cryptsetup"} {
-		if _, err := exec.LookPath(b); err != nil {
-			skipOrFail(t, "rawdisk needs %s (apt-get install lvm2 e2fsprogs cryptsetup-bin): %v", b, err)
-		}
-	}
-	if _, err := os.Stat("/dev/loop-control"); err != nil {
-		skipOrFail(t, "rawdisk needs loop devices: %v", err)
-	}
+	// Loop devices, LVM and LUKS: a lab test (apt-get install lvm2
+	// e2fsprogs cryptsetup-bin).
+	labreq.Require(t, labreq.Root(), labreq.Tools("mkfs.ext4", "debugfs", "lvm", "losetup", "cryptsetup"),
+		labreq.Files("/dev/loop-control"))
 }
 
 // extract copies [off, off+size) of src into a new file.

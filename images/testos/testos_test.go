@@ -17,14 +17,13 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/imagepack"
 	"github.com/disklesstrap/disklesstrap/manifest"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func labSkip(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("lab prerequisite missing: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 // build runs build.sh into a temp dir.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/tools/storm"
@@ -23,6 +25,15 @@ type wrkResult struct {
 	Requests  int
 	Non2xx    int
 	Errors    int // socket errors (connect, read, write, timeout)
+}
+
+// failed says why a run does not score: wrk's Requests/sec counts every
+// answer, error answers and failed requests included.
+func (r wrkResult) failed() error {
+	if r.Non2xx+r.Errors == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d non-2xx answers and %d socket errors in %d requests: a run with errors does not score", r.Non2xx, r.Errors, r.Requests)
 }
 
 // parseWrk reads wrk's report.
@@ -83,35 +94,46 @@ request = function()
 end
 `
 
-// runWrk runs wrk -t2 -c64 against base with random paths from list.
-func runWrk(ctx context.Context, dir, base string, paths []string, secs int) (wrkResult, error) {
+// wrkCPU is the CPU the load generator is pinned to (the server gets
+// serverCPU).
+const wrkCPU, serverCPU = "1", "0"
+
+// runWrk runs wrk -t2 -c64 on wrkCPU against base with random paths from
+// list; cpu is the CPU time wrk used.
+func runWrk(ctx context.Context, dir, base string, paths []string, secs int) (res wrkResult, cpu time.Duration, err error) {
 	list := filepath.Join(dir, fmt.Sprintf("paths-%d.txt", time.Now().UnixNano()))
 	if err := os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
-		return wrkResult{}, err
+		return wrkResult{}, 0, err
 	}
 	script := filepath.Join(dir, "random.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
-		return wrkResult{}, err
+		return wrkResult{}, 0, err
 	}
-	cmd := exec.CommandContext(ctx, "wrk", "-t2", "-c64", fmt.Sprintf("-d%ds", secs), "-s", script, base)
+	cmd := exec.CommandContext(ctx, "taskset", "-c", wrkCPU, "wrk", "-t2", "-c64", fmt.Sprintf("-d%ds", secs), "-s", script, base)
 	cmd.Env = append(os.Environ(), "DT_WRK_PATHS="+list)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %v: %s", base, err, out)
+		return wrkResult{}, 0, fmt.Errorf("wrk %s: %v: %s", base, err, out)
 	}
+	cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	r, err := parseWrk(string(out))
 	if err != nil {
-		return r, fmt.Errorf("wrk %s: %w\n%s", base, err, out)
+		return r, cpu, fmt.Errorf("wrk %s: %w\n%s", base, err, out)
 	}
-	return r, nil
+	return r, cpu, nil
 }
 
-// nginxConf serves root on addr: 2 workers, sendfile, no access log (the
-// reference configuration in FACTS.md).
-func nginxConf(dir, root, addr string) string {
+// nginxConf serves root on addr: one worker (it runs on one CPU, like
+// bootsrv), sendfile, an open file cache of cacheFiles descriptors (0:
+// none), no access log.
+func nginxConf(dir, root, addr string, cacheFiles int) string {
+	cache := ""
+	if cacheFiles > 0 {
+		cache = fmt.Sprintf("open_file_cache max=%d inactive=60s;", cacheFiles)
+	}
 	return fmt.Sprintf(`daemon off;
 master_process on;
-worker_processes 2;
+worker_processes 1;
 user root;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx-error.log warn;
@@ -121,6 +143,7 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
+  %[4]s
   default_type text/plain;
   client_body_temp_path %[1]s/tmp-body;
   proxy_temp_path %[1]s/tmp-proxy;
@@ -132,7 +155,18 @@ http {
     root %[2]s;
   }
 }
-`, dir, root, addr)
+`, dir, root, addr, cache)
+}
+
+// nginxCacheFiles is how many files nginx's open file cache may hold: all
+// of them, within the descriptor limit (which an unprivileged container
+// may not raise) less room for connections.
+func nginxCacheFiles(files int) int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return max(0, min(files, int(lim.Cur)-1024))
 }
 
 // fetchAll GETs every path from base with 32 parallel clients and writes
@@ -197,6 +231,10 @@ type httpRow struct {
 	system string
 	res    wrkResult
 	ref    int // index of the nginx row this one compares to, -1 for none
+	// server and load are the busy shares of their CPUs (server and
+	// children; wrk) over the run.
+	server, load float64
+	err          error // why the row does not score (res.failed)
 }
 
 // benchHTTP runs wrk against bootsrv and nginx, manifests then scripts.
@@ -206,7 +244,7 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 		return nil, err
 	}
 	n := b.nodes
-	srv, err := b.startBootsrv(ctx, dir, n, "off", "")
+	srv, err := b.startBootsrv(ctx, dir, n, "off", serverCPU)
 	if err != nil {
 		return nil, err
 	}
@@ -237,10 +275,10 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 
 	nginxAddr := "127.0.0.1:8081"
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConf(dir, root, nginxAddr)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConf(dir, root, nginxAddr, nginxCacheFiles(2*n))), 0o644); err != nil {
 		return nil, err
 	}
-	ngx, err := start("nginx", filepath.Join(dir, "nginx.out"), "", "nginx", "-c", conf, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"))
+	ngx, err := start("nginx", filepath.Join(dir, "nginx.out"), serverCPU, "nginx", "-c", conf, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +287,7 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 		return nil, err
 	}
 	var rows []httpRow
+	var failed []error
 	for _, r := range []struct {
 		system, base string
 		paths        []string
@@ -260,6 +299,10 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 		{"nginx, static iPXE scripts", "http://" + nginxAddr, staticScripts, -1, ""},
 		{"bootsrv, GET /ipxe?mac=", b.base, scripts, 2, "cpu-http-ipxe.prof"},
 	} {
+		server := srv
+		if r.ref < 0 {
+			server = ngx
+		}
 		var prof chan error
 		if b.profile != "" && r.profile != "" {
 			prof = make(chan error, 1)
@@ -268,7 +311,12 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 				prof <- fetchProfile(b.pprof, max(1, b.httpSecs-2), filepath.Join(b.profile, r.profile))
 			}()
 		}
-		res, err := runWrk(ctx, dir, r.base, r.paths, b.httpSecs)
+		pid := server.cmd.Process.Pid
+		cpu0, cerr := procCPU(pid)
+		t0 := time.Now()
+		res, load, err := runWrk(ctx, dir, r.base, r.paths, b.httpSecs)
+		wall := time.Since(t0)
+		cpu1, cerr2 := procCPU(pid)
 		if prof != nil {
 			if perr := <-prof; perr != nil {
 				b.logf("profile: %v", perr)
@@ -277,8 +325,17 @@ func (b *bench) benchHTTP(ctx context.Context) ([]httpRow, error) {
 		if err != nil {
 			return rows, err
 		}
-		b.logf("HTTP: %s: %.0f req/s (%d requests, %d non-2xx, %d socket errors)", r.system, res.ReqPerSec, res.Requests, res.Non2xx, res.Errors)
-		rows = append(rows, httpRow{r.system, res, r.ref})
+		if cerr = errors.Join(cerr, cerr2); cerr != nil {
+			return rows, fmt.Errorf("%s: server CPU time: %w", r.system, cerr)
+		}
+		row := httpRow{system: r.system, res: res, ref: r.ref, server: (cpu1 - cpu0).Seconds() / wall.Seconds(),
+			load: load.Seconds() / wall.Seconds(), err: res.failed()}
+		b.logf("HTTP: %s: %.0f req/s (%d requests, %d non-2xx, %d socket errors; server CPU %.0f %%, wrk CPU %.0f %%)",
+			r.system, res.ReqPerSec, res.Requests, res.Non2xx, res.Errors, 100*row.server, 100*row.load)
+		if row.err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", r.system, row.err))
+		}
+		rows = append(rows, row)
 	}
-	return rows, nil
+	return rows, errors.Join(failed...)
 }

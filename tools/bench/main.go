@@ -101,7 +101,7 @@ func run() error {
 	fs.Float64Var(&b.dhcp.MaxLoss, "dhcp-max-loss", 0.025, "highest share of lost exchanges that passes")
 	fs.IntVar(&b.dhcp.Clients, "dhcp-clients", 60000, "perfdhcp -R for the dynamic-pool runs")
 	fs.IntVar(&b.dhcp.Reserved, "dhcp-reservations", 10000, "static reservations (and perfdhcp -R) for the reservation runs")
-	fs.StringVar(&b.dhcp.Cases, "dhcp-cases", "pool,reservations", "DHCP cases to run: pool, reservations")
+	fs.StringVar(&b.dhcp.Cases, "dhcp-cases", "pool,reservations,veth", "DHCP cases to run: pool, reservations (relayed on loopback), veth (broadcast over a veth pair)")
 	fs.IntVar(&b.stormNodes, "storm-nodes", 2000, "simulated nodes in the storm")
 	fs.DurationVar(&b.stormKill, "storm-kill", time.Second, "mean time between SIGKILLs of bootsrv in the storm")
 	fs.IntVar(&b.replicaNodes, "replica-nodes", 10000, "simulated nodes in the replicas suite's storm against two killed PostgreSQL replicas")
@@ -185,15 +185,15 @@ func run() error {
 
 func (b *bench) printDHCP(ctx context.Context) error {
 	rows, err := b.benchDHCP(ctx)
-	t := &table{title: fmt.Sprintf("DHCP: relayed DORA exchanges/s at <= %.1f %% loss (perfdhcp, rate steps of %d, %d s each; server on CPU 0, perfdhcp on CPU 1)",
-		100*b.dhcp.MaxLoss, b.dhcp.Step, b.dhcp.Seconds), header: []string{"System", "rate", "measured", "ratio"}}
+	t := &table{title: fmt.Sprintf("DHCP: DORA exchanges/s (relayed on loopback, or broadcast over a veth pair between two namespaces) at <= %.1f %% loss with perfdhcp sending what was asked (rate steps of %d, %d s each; server on CPU 0, perfdhcp on CPU 1); ratio = measured / Kea's measured; limit = the first failing step",
+		100*b.dhcp.MaxLoss, b.dhcp.Step, b.dhcp.Seconds), header: []string{"System", "rate", "measured", "ratio", "limit"}}
 	for i, r := range rows {
-		ref := rows[i-i%2].rate // Kea's row of the pair
+		ref := rows[i-i%2].measured // Kea's row of the pair
 		rate := strconv.Itoa(r.rate)
 		if r.rate == 0 {
 			rate = fmt.Sprintf("< %d", b.dhcp.Step)
 		}
-		t.add(r.system, rate, fmt.Sprintf("%.0f", r.measured), ratio(float64(r.rate), float64(ref)))
+		t.add(r.system, rate, fmt.Sprintf("%.0f", r.measured), ratio(r.measured, ref), r.limit)
 	}
 	t.write(os.Stdout)
 	return err
@@ -201,17 +201,32 @@ func (b *bench) printDHCP(ctx context.Context) error {
 
 func (b *bench) printHTTP(ctx context.Context) error {
 	rows, err := b.benchHTTP(ctx)
-	t := &table{title: fmt.Sprintf("HTTP: req/s, wrk -t2 -c64 -d%ds, random nodes of %d", b.httpSecs, b.nodes),
-		header: []string{"System", "rate", "errors", "ratio"}}
+	t := &table{title: fmt.Sprintf("HTTP: req/s, wrk -t2 -c64 -d%ds on CPU %s, random nodes of %d; server (bootsrv, nginx with 1 worker) on CPU %s; CPU = busy share of its CPU, saturated >= %.0f %%",
+		b.httpSecs, wrkCPU, b.nodes, serverCPU, 100*saturatedShare),
+		header: []string{"System", "rate", "errors", "server CPU", "CPU/request", "wrk CPU", "saturated", "ratio"}}
 	for _, r := range rows {
 		cmp := "1.00x"
 		if r.ref >= 0 {
 			cmp = ratio(r.res.ReqPerSec, rows[r.ref].res.ReqPerSec)
 		}
-		t.add(r.system, fmt.Sprintf("%.0f", r.res.ReqPerSec), strconv.Itoa(r.res.Non2xx+r.res.Errors), cmp)
+		if r.err != nil || (r.ref >= 0 && rows[r.ref].err != nil) {
+			cmp = "FAILED (errors)"
+		}
+		t.add(r.system, fmt.Sprintf("%.0f", r.res.ReqPerSec), strconv.Itoa(r.res.Non2xx+r.res.Errors),
+			fmt.Sprintf("%.0f %%", 100*r.server), perRequest(r.server, r.res.ReqPerSec), fmt.Sprintf("%.0f %%", 100*r.load),
+			saturated(r.server, r.load), cmp)
 	}
 	t.write(os.Stdout)
 	return err
+}
+
+// perRequest is the server's CPU time per answered request: what bounds
+// its rate once its CPU saturates, comparable even when it did not.
+func perRequest(share, rate float64) string {
+	if rate <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f µs", 1e6*share/rate)
 }
 
 func (b *bench) printMode(ctx context.Context) error {
@@ -231,10 +246,10 @@ func (b *bench) printStorm(ctx context.Context) error {
 	res, err := storm.Run(ctx, storm.Config{Bootsrv: b.bootsrvBin, Dir: filepath.Join(b.dir, "storm"), Nodes: b.stormNodes,
 		Boots: 2, KillEvery: b.stormKill, Timeout: 5 * time.Minute, Log: log})
 	t := &table{title: "Storm: relayed DORA + script + manifest + events per boot, 2 boots per node, bootsrv SIGKILLed and restarted",
-		header: []string{"nodes", "done", "kills", "time", "events acked", "mode switches", "lost"}}
+		header: []string{"nodes", "done", "kills", "time", "events acked", "mode switches", "lost events", "lost modes"}}
 	if res != nil {
 		t.add(strconv.Itoa(res.Nodes), strconv.Itoa(res.Completed), strconv.Itoa(res.Kills), res.Took.Round(time.Millisecond).String(),
-			strconv.Itoa(res.EventsAcked), strconv.Itoa(res.ModeSets), strconv.Itoa(len(res.Problems)))
+			strconv.Itoa(res.EventsAcked), strconv.Itoa(res.ModeSets), strconv.Itoa(res.LostEvents), strconv.Itoa(res.LostModes))
 		t.write(os.Stdout)
 		fmt.Printf("retries by step: %v\n", res.Retries)
 		for _, p := range res.Problems {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // perfResult is what one perfdhcp run reports.
@@ -17,6 +18,17 @@ type perfResult struct {
 	Requests   int     // REQUESTs sent
 	Acks       int     // ACKs received
 	RateTarget int     // the -r asked for
+	Seconds    int     // the -p asked for
+	// CPU is the busy share of perfdhcp's CPU over the run; ServerCPU the
+	// server's (set by the caller).
+	CPU, ServerCPU float64
+}
+
+// Delivered reports whether perfdhcp sent what was asked: at least
+// (1 - slack) of rate x seconds DISCOVERs. A run that sent less measured
+// the generator, not the server.
+func (r perfResult) Delivered(slack float64) bool {
+	return float64(r.Discovers) >= (1-slack)*float64(r.RateTarget*r.Seconds)
 }
 
 // Loss is the share of exchanges that did not end in an ACK.
@@ -79,14 +91,23 @@ func parsePerfdhcp(out string) (perfResult, error) {
 	return r, nil
 }
 
-// perfdhcp runs one relayed perfdhcp test from RelayAddr against server at
-// rate exchanges/s for seconds, with clients distinct MACs from the
-// template mac, pinned to cpu.
-func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients, seconds int) (perfResult, string, error) {
-	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", relay, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
-		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac, server}
+// perfdhcp runs one perfdhcp test against t at rate exchanges/s for
+// seconds, with clients distinct MACs from the template mac, pinned to
+// cpu: relayed from t.iface (an address) to t.server, or, with no server,
+// broadcast on the interface t.iface with the broadcast flag set (-B), as
+// a client on a real segment sends.
+func perfdhcp(ctx context.Context, cpu string, t perfTarget, mac string, rate, clients, seconds int) (perfResult, string, error) {
+	args := []string{"-c", cpu, "perfdhcp", "-4", "-l", t.iface, "-r", strconv.Itoa(rate), "-R", strconv.Itoa(clients),
+		"-p", strconv.Itoa(seconds), "-W", "1000000", "-g", "single", "-b", "mac=" + mac}
+	if t.server == "" {
+		args = append(args, "-B")
+	} else {
+		args = append(args, t.server)
+	}
 	cmd := exec.CommandContext(ctx, "taskset", args...)
+	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
+	wall := time.Since(t0)
 	line := "taskset " + strings.Join(args, " ")
 	if err != nil && len(out) == 0 {
 		return perfResult{}, line, fmt.Errorf("%s: %w", line, err)
@@ -96,6 +117,9 @@ func perfdhcp(ctx context.Context, cpu, relay, server, mac string, rate, clients
 	if perr != nil {
 		return r, line, fmt.Errorf("%s: %w\n%s", line, perr, out)
 	}
-	r.RateTarget = rate
+	r.RateTarget, r.Seconds = rate, seconds
+	if cmd.ProcessState != nil {
+		r.CPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / wall.Seconds()
+	}
 	return r, line, nil
 }

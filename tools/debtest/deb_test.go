@@ -16,6 +16,8 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // maxExposure is the highest `systemd-analyze security` exposure accepted
@@ -25,28 +27,10 @@ const maxExposure = 2.0
 // require skips (or fails under DT_LAB_REQUIRED=1) without the tools.
 func require(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("boots QEMU and builds a Debian root: not with -short")
-	}
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"dpkg-deb", "lintian", "mmdebstrap", "systemd-analyze", "systemd-nspawn", "nsenter", "qemu-system-x86_64", "ssh", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if _, err := labcluster.FindKernel(); err != nil {
-		missing = append(missing, err.Error())
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("prerequisites missing: %s (make lab-deps)", strings.Join(missing, ", "))
-	}
-	t.Skipf("prerequisites missing: %s (make lab-deps; run as root)", strings.Join(missing, ", "))
+	// Boots QEMU and builds a Debian root: a lab test.
+	_, kerr := labcluster.FindKernel()
+	labreq.Require(t, labreq.Root(), labreq.Tools("dpkg-deb", "lintian", "mmdebstrap", "systemd-analyze", "systemd-nspawn",
+		"nsenter", "qemu-system-x86_64", "ssh", "ip"), labreq.Err(kerr))
 }
 
 func run(t *testing.T, ctx context.Context, name string, args ...string) string {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // adminRoutes are every admin route with a body that would change
@@ -50,21 +52,7 @@ var adminRoutes = [][3]string{
 // once naming why. A local user who is not root (nobody) can neither use
 // the admin socket nor read a secret over loopback. No QEMU.
 func TestAdminAuthOtherHost(t *testing.T) {
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"ip", "curl", "setpriv"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) > 0 {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("prerequisites missing: %s", strings.Join(missing, ", "))
-		}
-		t.Skipf("prerequisites missing: %s", strings.Join(missing, ", "))
-	}
+	labreq.Require(t, labreq.Root(), labreq.Tools("ip", "curl", "setpriv"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	l, err := lab.New(t, lab.Options{NoRouterAdverts: true})

@@ -8,38 +8,21 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // requireLab skips (or fails under DT_LAB_REQUIRED=1) without the lab's
 // prerequisites.
 func requireLab(t *testing.T) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"qemu-system-x86_64", "ssh", "ssh-keygen", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if _, err := labcluster.FindKernel(); err != nil {
-		missing = append(missing, err.Error())
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("lab prerequisites missing: %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("lab prerequisites missing: %s (make lab-deps; run as root)", strings.Join(missing, ", "))
+	_, kerr := labcluster.FindKernel()
+	labreq.Require(t, labreq.Root(), labreq.Tools("qemu-system-x86_64", "ssh", "ssh-keygen", "ip"), labreq.Err(kerr))
 }
 
 var (

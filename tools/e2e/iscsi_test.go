@@ -19,6 +19,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/tools/iscsilab"
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // The lab's diskless iSCSI cluster (TestISCSIRoot): one target exporting
@@ -246,17 +248,5 @@ func randHex(n int) string {
 // requireTools skips (or fails under DT_LAB_REQUIRED=1) without host tools.
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
-	var missing []string
-	for _, bin := range tools {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("lab tools missing: %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("lab tools missing: %s (make lab-deps)", strings.Join(missing, ", "))
+	labreq.Require(t, labreq.Tools(tools...))
 }

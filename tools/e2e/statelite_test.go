@@ -15,6 +15,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/initrd"
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // The statelite lab's rules: the test OS gets a writable /tmp, a tmpfs
@@ -61,12 +63,7 @@ groups:
 // started again, `trap continue` finishes the boot.
 func TestStatelite(t *testing.T) {
 	requireLab(t)
-	if _, err := exec.LookPath(labcluster.GaneshaBinary); err != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("nfs-ganesha missing (make lab-deps): %v", err)
-		}
-		t.Skipf("nfs-ganesha missing (make lab-deps): %v", err)
-	}
+	labreq.Require(t, labreq.Tools(labcluster.GaneshaBinary))
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	img, err := labcluster.BuildInitrdExtra(ctx, filepath.Join(t.TempDir(), "trap-statelite.cpio.gz"),

@@ -33,7 +33,10 @@ const (
 // with transport=torrent at the same time. Each reaches the OS marker,
 // each reports having uploaded pieces to the others while it was in the
 // initramfs (and stopped seeding at switch_root), `trapctl image swarm`
-// lists all three, and bootsrv sent less than 3x the image.
+// lists all three, and bootsrv sent at most 1.5x the image for the three
+// (3x is what three nodes without sharing fetch; bootsrv super-seeds, so
+// each piece should leave it about once, as the super-seeding unit test
+// asserts).
 func TestTorrentRAMRoot(t *testing.T) {
 	requireLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -190,8 +193,8 @@ func TestTorrentRAMRoot(t *testing.T) {
 	sent := s.Seeder.Uploaded + s.Seeder.WebSeed
 	t.Logf("FIGURE image %d bytes; bootsrv sent %d (seeder %d + web seed %d) = %.2fx the image for 3 nodes",
 		img.Size, sent, s.Seeder.Uploaded, s.Seeder.WebSeed, float64(sent)/float64(img.Size))
-	if sent >= 3*img.Size {
-		t.Errorf("bootsrv sent %d bytes, want < 3x the image (%d)", sent, 3*img.Size)
+	if limit := img.Size * 3 / 2; sent > limit {
+		t.Errorf("bootsrv sent %d bytes (%.2fx the image), want <= 1.5x (%d): the nodes did not share", sent, float64(sent)/float64(img.Size), limit)
 	}
 	if sent == 0 {
 		t.Errorf("bootsrv's seeder and web seed sent nothing: where did the image come from?")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,26 +11,18 @@ import (
 	"time"
 
 	"github.com/disklesstrap/disklesstrap/tools/lab"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("DT_LAB_REQUIRED=1 but: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 func requireTgt(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "iscsilab needs root")
-	}
-	for _, b := range []string{"ip", "tgtd", "tgtadm", "ss"} {
-		if _, err := exec.LookPath(b); err != nil {
-			skipOrFail(t, "iscsilab needs %s: %v", b, err)
-		}
-	}
+	labreq.Require(t, labreq.Root(), labreq.Tools("ip", "tgtd", "tgtadm", "ss"))
 }
 
 func TestTargetLifecycle(t *testing.T) {

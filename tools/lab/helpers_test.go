@@ -11,39 +11,27 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // skipOrFail skips a test whose prerequisite is missing, or fails it when
 // DT_LAB_REQUIRED=1 says the lab must run here.
 func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("DT_LAB_REQUIRED=1 but: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 // requireNetns checks root, ip(8) and named namespaces.
 func requireNetns(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "lab needs root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		skipOrFail(t, "lab needs ip(8): %v", err)
-	}
+	labreq.Require(t, labreq.Root(), labreq.Tools("ip"))
 }
 
 // requireQEMU also checks QEMU and /dev/net/tun.
 func requireQEMU(t testing.TB) {
 	t.Helper()
-	requireNetns(t)
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		skipOrFail(t, "lab needs qemu-system-x86_64: %v", err)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		skipOrFail(t, "lab needs /dev/net/tun: %v", err)
-	}
+	labreq.Require(t, labreq.Root(), labreq.Tools("ip", "qemu-system-x86_64"), labreq.Files("/dev/net/tun"))
 }
 
 // newTestLab creates a lab or fails the test.

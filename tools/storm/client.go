@@ -37,6 +37,11 @@ type storm struct {
 	inDoubt *modeSet
 
 	booted atomic.Int64 // boots completed, all nodes (milestone kills)
+
+	// lostEvents and lostModes are the acknowledgements a check found
+	// broken ("node\x00message", node), counted once whichever check
+	// (API, SQLite) found them.
+	lostEvents, lostModes map[string]bool
 }
 
 type modeSet struct {

@@ -46,7 +46,12 @@ type Result struct {
 	Retries          map[string]int    // failed attempts by step
 	LastErrors       map[string]string // the last failure of each step
 	Took             time.Duration     // first request to last node done
-	Problems         []string          // verification failures (empty: passed)
+	Problems         []string          // verification failures (empty: passed; capped list)
+	// LostEvents and LostModes count the acknowledgements the checks found
+	// broken: acknowledged events missing (API or SQLite), nodes whose last
+	// acknowledged mode switch is not in force. Problems lists only the
+	// first of them.
+	LostEvents, LostModes int
 }
 
 func (c *Config) defaults() error {
@@ -193,6 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, err
 	}
 	res.Problems = append(res.Problems, problems...)
+	res.LostEvents, res.LostModes = len(s.lostEvents), len(s.lostModes)
 	return res, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 var (
@@ -22,13 +24,7 @@ var (
 // missing.
 func need(t *testing.T, ok bool, why string) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("DT_LAB_REQUIRED=1 but %s", why)
-	}
-	t.Skip(why)
+	labreq.Check(t, labreq.Cond(ok, why))
 }
 
 // TestStormKill boots a few hundred simulated nodes at once against a
@@ -36,9 +32,7 @@ func need(t *testing.T, ok bool, why string) {
 // that all of them finished and no acknowledged event or mode switch was
 // lost. It re-runs itself inside a network namespace of its own (port 67).
 func TestStormKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("storm: not in -short")
-	}
+	labreq.Require(t)
 	if !InNetns() {
 		reexecInNetns(t, "storm", "TestStormKill", 90*time.Second)
 		return

@@ -40,6 +40,23 @@ func modeOK(i int, got string, want, alt map[int]manifest.Mode) bool {
 	return got == string(w) || doubt && got == string(a)
 }
 
+// lostEvent counts an acknowledged event a check did not find.
+func (s *storm) lostEvent(node, msg string) {
+	if s.lostEvents == nil {
+		s.lostEvents = map[string]bool{}
+	}
+	s.lostEvents[node+"\x00"+msg] = true
+}
+
+// lostMode counts a node whose last acknowledged switch a check did not
+// find.
+func (s *storm) lostMode(node string) {
+	if s.lostModes == nil {
+		s.lostModes = map[string]bool{}
+	}
+	s.lostModes[node] = true
+}
+
 // maxProblems caps the report; past it, only the count grows.
 const maxProblems = 20
 
@@ -81,6 +98,7 @@ func (s *storm) verifyAPI(ctx context.Context) []string {
 	}
 	for i := 1; i <= s.cfg.Nodes; i++ {
 		if g := got[NodeName(i)]; !modeOK(i, string(g), want, alt) {
+			s.lostMode(NodeName(i))
 			p.add("mode of %s after the storm = %q, want %q (last acknowledged switch)", NodeName(i), g, want[i])
 		}
 		b, err := s.adminGet(ctx, fmt.Sprintf("/api/v1/events?node=%s&limit=100000", NodeName(i)))
@@ -99,6 +117,7 @@ func (s *storm) verifyAPI(ctx context.Context) []string {
 		}
 		for _, msg := range s.acked[i] {
 			if !have[msg] {
+				s.lostEvent(NodeName(i), msg)
 				p.add("API: acknowledged event %q of %s is lost", msg, NodeName(i))
 			}
 		}
@@ -147,6 +166,7 @@ func (s *storm) verifyDB(path string) ([]string, error) {
 	for i := 1; i <= s.cfg.Nodes; i++ {
 		for _, msg := range s.acked[i] {
 			if !have[msg] {
+				s.lostEvent(NodeName(i), msg)
 				p.add("SQLite: acknowledged event %q of %s is not in %s", msg, NodeName(i), path)
 			}
 		}
@@ -158,6 +178,7 @@ func (s *storm) verifyDB(path string) ([]string, error) {
 			continue // never switched: no override row
 		}
 		if !modeOK(i, got, want, alt) {
+			s.lostMode(NodeName(i))
 			p.add("SQLite: persistent mode of %s = %q, want %q", NodeName(i), got, want[i])
 		}
 	}

@@ -26,6 +26,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/ctl"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -385,12 +387,7 @@ func TestNoManifest(t *testing.T) {
 // TestSSHIntoAgent logs into the trap with the real OpenSSH client using
 // the manifest's key and checks the session environment.
 func TestSSHIntoAgent(t *testing.T) {
-	if _, err := exec.LookPath("ssh"); err != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("ssh not found: %v", err)
-		}
-		t.Skipf("ssh not found: %v", err)
-	}
+	labreq.Check(t, labreq.Tools("ssh"))
 	dir := t.TempDir()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	block, err := ssh.MarshalPrivateKey(priv, "")

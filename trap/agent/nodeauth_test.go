@@ -17,6 +17,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // authInventory puts cn001 at 127.0.0.1, the address the agent's requests
@@ -52,9 +54,7 @@ func (switchStep) Run(ctx context.Context, env *plan.Env) error {
 // is signed and accepted, and before switch_root it registers the OS
 // token and leaves it root-only in its file.
 func TestAgentNodeAuth(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("binding a privileged source port needs root")
-	}
+	labreq.Check(t, labreq.Root()) // binding a privileged source port
 	dir := t.TempDir()
 	invPath := filepath.Join(dir, "cluster.yaml")
 	if err := os.WriteFile(invPath, []byte(authInventory), 0o644); err != nil {

@@ -25,6 +25,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/nodeauth"
 	"github.com/disklesstrap/disklesstrap/trap/bootclient"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // pullInventory puts node cn001 (mode iscsi, LUKS key "luks") at
@@ -130,9 +132,7 @@ func newPullEnv(t *testing.T) *pullEnv {
 // privileged port (the test runs as root, like the lab).
 func bootAndRegister(t *testing.T, server string) func(*http.Request, []byte) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("binding a privileged source port needs root")
-	}
+	labreq.Check(t, labreq.Root()) // binding a privileged source port
 	resp, err := http.Get(server + "/ipxe?mac=52:54:00:00:00:01&platform=pcbios")
 	if err != nil {
 		t.Fatal(err)

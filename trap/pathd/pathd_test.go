@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 type countChecker struct {
@@ -98,9 +100,7 @@ func TestRunRootFD(t *testing.T) {
 		fmt.Printf("child: /marker %q %v\n", b, err)
 		os.Exit(0)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("chroot needs root")
-	}
+	labreq.Check(t, labreq.Root()) // chroot
 	dir := t.TempDir()
 	root := filepath.Join(dir, "sysroot")
 	os.MkdirAll(filepath.Join(root, "proc-fake", "7"), 0o755)

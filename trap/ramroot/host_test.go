@@ -16,15 +16,14 @@ import (
 	"github.com/disklesstrap/disklesstrap/manifest"
 	"github.com/disklesstrap/disklesstrap/trap/hostsys"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // labSkip skips, or fails when DT_LAB_REQUIRED=1.
 func labSkip(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("DT_LAB_REQUIRED") == "1" {
-		t.Fatalf("lab prerequisite missing: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	labreq.Skip(t, format, args...)
 }
 
 type hostConfig struct {

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -26,14 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // DT_LAB_REQUIRED=1).
 func needSSH(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range append([]string{"ssh"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("DT_LAB_REQUIRED") == "1" {
-				t.Fatalf("%s not found: %v", tool, err)
-			}
-			t.Skipf("%s not found (install openssh-client): %v", tool, err)
-		}
-	}
+	labreq.Check(t, labreq.Tools(append([]string{"ssh"}, tools...)...)) // openssh-client
 }
 
 // clientKey writes a fresh ed25519 private key in OpenSSH format and
@@ -261,6 +256,7 @@ func TestHostKey(t *testing.T) {
 	if code != 0 || out != "trusted\n" {
 		t.Errorf("strict ssh: stdout %q stderr %q code %d", out, errOut, code)
 	}
+	labreq.Check(t, labreq.Tools("ssh-keygen"))
 	if kg, err := exec.LookPath("ssh-keygen"); err == nil {
 		out, _, _ := run(t, "", kg, "-l", "-f", kh)
 		if !strings.Contains(out, f.srv.Fingerprint()) {

@@ -15,6 +15,8 @@ import (
 	"github.com/disklesstrap/disklesstrap/trap/hostsys"
 	"github.com/disklesstrap/disklesstrap/trap/plan"
 	"github.com/disklesstrap/disklesstrap/trap/ramroot"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 const childEnv = "DT_STATELITE_HOST_CHILD"
@@ -30,12 +32,7 @@ func TestHostMounts(t *testing.T) {
 		hostChild(t, c)
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatal("needs root (mounts)")
-		}
-		t.Skip("needs root (mounts)")
-	}
+	labreq.Check(t, labreq.Root()) // mounts
 	tmp := t.TempDir()
 	write(t, tmp, map[string]string{
 		"image/.default/etc/motd": "IMAGE-MOTD\n",

@@ -11,18 +11,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/disklesstrap/disklesstrap/internal/labreq"
 )
 
 // needTool skips (or fails under DT_LAB_REQUIRED=1) when name is missing.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("DT_LAB_REQUIRED") == "1" {
-			t.Fatalf("%s not installed (apt-get install aria2) and DT_LAB_REQUIRED=1", name)
-		}
-		t.Skipf("%s not installed (apt-get install aria2)", name)
-	}
+	labreq.Check(t, labreq.Tools(name)) // apt-get install aria2
+	p, _ := exec.LookPath(name)
 	return p
 }
 
