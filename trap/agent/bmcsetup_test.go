@@ -81,7 +81,7 @@ func TestSetupBMC(t *testing.T) {
 	dev.mu.Lock()
 	got := strings.Join(dev.log, ",")
 	dev.mu.Unlock()
-	want := "0c 01,0c 01,0c 01,0c 01,0c 01,0c 01,06 45,06 47,06 43,06 47,06 01,0c 02,0c 02"
+	want := "0c 01,0c 01,0c 01,0c 01,0c 01,0c 01,0c 01,06 45,06 47,06 43,06 47,06 01,0c 02,0c 02"
 	if got != want {
 		t.Errorf("IPMI commands %s, want %s", got, want)
 	}
