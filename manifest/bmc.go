@@ -39,7 +39,8 @@ func (b *BMCSetup) Validate() error {
 }
 
 // PhaseBMCConfigured is the agent's report after the set-up: Data holds
-// mac, address and firmware of the BMC.
+// bmc_mac, bmc_address and bmc_firmware ("address" and "mac" are
+// checked by bootsrv as the node's own).
 const (
 	PhaseBMCConfigured = "bmc-configured"
 	PhaseBMCFailed     = "bmc-failed"

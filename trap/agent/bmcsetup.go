@@ -46,7 +46,7 @@ func (a *agent) setupBMC(ctx context.Context, m *manifest.Manifest) {
 	}
 	a.printf("BMC set up: address %s, MAC %s, firmware %s", info.Address, info.MAC, info.Firmware)
 	a.report(manifest.PhaseBMCConfigured, "BMC "+info.Address+" mac "+info.MAC+" firmware "+info.Firmware,
-		map[string]string{"address": info.Address, "mac": info.MAC, "firmware": info.Firmware})
+		map[string]string{"bmc_address": info.Address, "bmc_mac": info.MAC, "bmc_firmware": info.Firmware})
 }
 
 func (a *agent) runBMCSetup(ctx context.Context, m *manifest.Manifest) (bmc.Info, error) {

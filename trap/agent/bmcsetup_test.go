@@ -70,7 +70,7 @@ func TestSetupBMC(t *testing.T) {
 			break
 		}
 	}
-	if ev.Data["mac"] != "52:54:00:15:00:04" || ev.Data["firmware"] != "9.08" || ev.Data["address"] != "198.18.0.104" {
+	if ev.Data["bmc_mac"] != "52:54:00:15:00:04" || ev.Data["bmc_firmware"] != "9.08" || ev.Data["bmc_address"] != "198.18.0.104" {
 		t.Errorf("bmc-configured event %+v", ev)
 	}
 	mu.Lock()
