@@ -40,6 +40,10 @@ var DefaultModules = []string{
 	"crc32c_generic", "zram", "zstd", "loop", "squashfs", "overlay", "xfs", "ext4",
 }
 
+// BMCModules are the kernel's OpenIPMI driver and /dev/ipmi0 (KCS/SMIC/BT
+// system interfaces), loaded by the agent only for setupbmc: yes.
+var BMCModules = []string{"ipmi_msghandler", "ipmi_si", "ipmi_devintf"}
+
 // ISCSIModules are the kernel modules of mode iscsi (trapctl initrd build
 // --iscsi), on top of DefaultModules: the iSCSI initiator and SCSI disk
 // driver, device-mapper with multipath and its path selectors, and
@@ -153,6 +157,10 @@ type Config struct {
 	KernelVersion string
 	// Modules are module names to include with all their dependencies.
 	Modules []string
+	// OnDemand are modules included like Modules but not in the agent's
+	// boot-time load list: the agent loads them only when a feature needs
+	// them (e.g. BMCModules).
+	OnDemand []string
 	// Helpers are Go packages (import paths or directories) built like the
 	// agent (static, reproducible) into /bin/<last path element>, e.g.
 	// TorrentHelper for mode ramroot's torrent transport.

@@ -41,7 +41,7 @@ func (s *fileSet) addModules(cfg Config, stage string) ([]string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("kernel modules: %w", err)
 	}
-	files, builtins, err := md.Resolve(cfg.Modules, builtin)
+	files, builtins, err := md.Resolve(append(append([]string{}, cfg.Modules...), cfg.OnDemand...), builtin)
 	if err != nil {
 		if errors.Is(err, ErrModuleNotFound) {
 			return nil, fmt.Errorf("%v in %s", err, depFile)

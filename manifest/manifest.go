@@ -135,6 +135,9 @@ type Manifest struct {
 	// ISCSI is mode iscsi's storage (see iscsi.go); Zram, Overlays,
 	// Sysroot and Init apply to it as to mode ramroot.
 	ISCSI *ISCSI `json:"iscsi,omitempty"`
+	// BMCSetup asks the agent to configure the node's own BMC in-band
+	// before the plan runs (inventory setupbmc: yes; see bmc.go).
+	BMCSetup *BMCSetup `json:"bmc_setup,omitempty"`
 
 	// Statelite is mode statelite's description (see statelite.go);
 	// Image (unless Statelite.Root is set), Sysroot and Init apply to it

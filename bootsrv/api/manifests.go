@@ -108,6 +108,7 @@ func (a *API) nodeManifest(r *http.Request, c *inventory.Cluster, n *inventory.N
 	a.iscsiFields(m, n)
 	a.stateliteFields(m, n)
 	a.installFields(m, n)
+	bmcSetupFields(m, c, n)
 	a.secretServerField(r, c, n, m)
 	boot := n.BootInterface()
 	if boot != nil {

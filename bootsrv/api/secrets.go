@@ -159,10 +159,11 @@ func (a *API) pullSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if m.ISCSI == nil {
-		return errorf(http.StatusForbidden, "secret %s of node %s: the node's mode is %s (continue %s), not iscsi with a valid iscsi configuration", name, node, m.Mode, m.Continue)
+	bmcPassword := m.BMCSetup != nil && m.BMCSetup.Password.Name == name
+	if m.ISCSI == nil && !bmcPassword {
+		return errorf(http.StatusForbidden, "secret %s of node %s: the node's mode is %s (continue %s), not iscsi with a valid iscsi configuration, and the name is not its setupbmc password", name, node, m.Mode, m.Continue)
 	}
-	if !slices.Contains(iscsiSecretNames(m.ISCSI), name) {
+	if !bmcPassword && !slices.Contains(iscsiSecretNames(m.ISCSI), name) {
 		return errorf(http.StatusNotFound, "secret %s of node %s: not referenced by the node's iscsi configuration, or not stored", name, node)
 	}
 	caller, ok := callerOf(r)

@@ -38,7 +38,7 @@ func (a *API) tlsCert(w http.ResponseWriter, r *http.Request) error {
 // secretServerField sets m.SecretServer when node n may pull secrets:
 // TLS on, pulls on, and its manifest references secrets (m.ISCSI).
 func (a *API) secretServerField(r *http.Request, c *inventory.Cluster, n *inventory.Node, m *manifest.Manifest) {
-	if a.cfg.TLSPort == 0 || !a.cfg.SecretsPull || m.ISCSI == nil {
+	if a.cfg.TLSPort == 0 || !a.cfg.SecretsPull || (m.ISCSI == nil && m.BMCSetup == nil) {
 		return
 	}
 	host := ""

@@ -82,6 +82,9 @@ type Attrs struct {
 	BMCAddress  *string `yaml:"bmc_address" check:"bmcaddress"`
 	BMCUser     *string `yaml:"bmc_user" check:"bmcuser"`
 	BMCPassword *string `yaml:"bmc_password" check:"secretname"`
+	// SetupBMC "yes": the trap configures the BMC in-band (bmc_address,
+	// bmc_user, bmc_password) before the plan runs.
+	SetupBMC *string `yaml:"setupbmc" check:"yesno"`
 }
 
 // checks validate one string value of an attribute, by check tag.

@@ -164,7 +164,7 @@ func TestAttrsFields(t *testing.T) {
 		"statelite", "nfsroot", "data_export",
 		"partscript", "postscript", "install_disk", "install_wipe", "bootloader", "install_cmdline",
 		"postscripts",
-		"bmc_address", "bmc_user", "bmc_password"}
+		"bmc_address", "bmc_user", "bmc_password", "setupbmc"}
 	if got := AttrKeys(); !slices.Equal(got, want) {
 		t.Errorf("AttrKeys() = %v, want %v", got, want)
 	}

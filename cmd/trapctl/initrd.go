@@ -120,6 +120,7 @@ bootsrv's "tls certificate" log line.`,
 		cfg.Modules = o.modules
 		if !o.noDefaults {
 			cfg.Modules = append(append([]string{}, initrd.DefaultModules...), o.modules...)
+			cfg.OnDemand = initrd.BMCModules // loaded by the agent for setupbmc: yes
 		}
 		if len(o.extra) > 0 {
 			cfg.ExtraFiles = o.extra

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disklesstrap/disklesstrap/bootsrv/tlscert"
+	"github.com/disklesstrap/disklesstrap/initrd"
 	"github.com/disklesstrap/disklesstrap/tools/lab"
 	"github.com/disklesstrap/disklesstrap/tools/labcluster"
 )
@@ -22,7 +24,11 @@ import (
 // cn003's BMC has another password than bootsrv's store holds for it: its
 // power status fails naming the node and the BMC while the others
 // proceed. trapctl console relays cn001's serial console over SOL. Power
-// off and on really stop and start QEMU.
+// off and on really stop and start QEMU. cn004 has setupbmc: yes and its
+// BMC starts on another address (198.18.0.114) and password than the
+// inventory says: the trap configures it in-band over KCS (/dev/ipmi0)
+// before the plan, reports bmc-configured, and power status then works
+// over the inventory's address 198.18.0.104.
 func TestPower(t *testing.T) {
 	requireLab(t)
 	if _, err := exec.LookPath("ipmi_sim"); err != nil {
@@ -38,12 +44,30 @@ func TestPower(t *testing.T) {
 	b1.SOL = true // cn001's ttyS0 is also its BMC's Serial-over-LAN
 	b2, a2 := bmc("cn002", "198.18.0.102", false, "lab-bmc-pw")
 	b3, a3 := bmc("cn003", "198.18.0.103", true, "lab-bmc-pw")
+	b4, a4 := bmc("cn004", "198.18.0.114", false, "factory-pw")
+	a4["bmc_address"], a4["setupbmc"] = "198.18.0.104", "yes"
+	// bootsrv's TLS certificate, pinned in the initramfs: cn004 pulls its
+	// BMC password like the other per-boot secrets.
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	certPEM, err := tlscert.Ensure(tlsDir, netip.MustParseAddr("198.18.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrdPath, err := labcluster.BuildInitrdExtra(ctx, filepath.Join(dir, "trap.cpio.gz"), labcluster.InitrdExtra{
+		Files: []initrd.File{{Path: initrd.BootsrvCertPath, Data: certPEM, Mode: 0o644}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := labcluster.Start(ctx, t, labcluster.Options{
-		Initrd: sharedInitrd(t),
+		Initrd:      initrdPath,
+		BootsrvArgs: []string{"--tls-cert", filepath.Join(tlsDir, tlscert.CertFile), "--tls-key", filepath.Join(tlsDir, tlscert.KeyFile)},
 		Nodes: []labcluster.Node{
 			{Name: "cn001", MAC: "52:54:00:15:00:01", IP: "198.18.0.21", Firmware: lab.BIOS, BMC: b1, Attrs: a1},
 			{Name: "cn002", MAC: "52:54:00:15:00:02", IP: "198.18.0.22", Firmware: lab.BIOS, BMC: b2, Attrs: a2},
 			{Name: "cn003", MAC: "52:54:00:15:00:03", IP: "198.18.0.23", Firmware: lab.BIOS, BMC: b3, Attrs: a3},
+			{Name: "cn004", MAC: "52:54:00:15:00:04", IP: "198.18.0.24", Firmware: lab.BIOS, BMC: b4, Attrs: a4},
 		},
 	})
 	if err != nil {
@@ -65,11 +89,11 @@ func TestPower(t *testing.T) {
 	if _, err := c.Trapctl(ctx, "image", "pack", osDir, "--name", "testos"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Trapctl(ctx, "node", "set", "cn[001-003]", "image=testos", "mode=ramroot"); err != nil {
+	if _, err := c.Trapctl(ctx, "node", "set", "cn[001-004]", "image=testos", "mode=ramroot"); err != nil {
 		t.Fatal(err)
 	}
 	nodes := map[string]*lab.Node{}
-	for _, name := range []string{"cn001", "cn002", "cn003"} {
+	for _, name := range []string{"cn001", "cn002", "cn003", "cn004"} {
 		n, err := c.Boot(name)
 		if err != nil {
 			t.Fatal(err)
@@ -77,7 +101,7 @@ func TestPower(t *testing.T) {
 		nodes[name] = n
 	}
 	var wg sync.WaitGroup
-	for _, name := range []string{"cn001", "cn002"} {
+	for _, name := range []string{"cn001", "cn002", "cn004"} {
 		wg.Go(func() {
 			if err := nodes[name].WaitConsole(ctx, "DT-OS-BOOTED "+name, 6*time.Minute); err != nil {
 				t.Errorf("%s: %v", name, err)
@@ -90,6 +114,7 @@ func TestPower(t *testing.T) {
 	}
 	waitPhase(ctx, t, c, "cn001", "os-booted")
 	waitPhase(ctx, t, c, "cn002", "os-booted")
+	checkSetupBMC(ctx, t, c, nodes["cn004"])
 	if pid := nodes["cn003"].BMC.QEMUPID(); pid != 0 {
 		t.Errorf("cn003 (BMC started off): QEMU pid %d running", pid)
 	}
@@ -181,4 +206,27 @@ func waitPID(t *testing.T, n *lab.Node, ok func(int) bool, what string) {
 		}
 	}
 	t.Errorf("%s: %s: QEMU pid is %d", n.Name, what, n.BMC.QEMUPID())
+}
+
+// checkSetupBMC: cn004's BMC moved to the inventory's address, answers
+// power status there with the store's password, and bootsrv holds the
+// node's bmc-configured report (MAC, firmware).
+func checkSetupBMC(ctx context.Context, t *testing.T, c *labcluster.Cluster, n *lab.Node) {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, "ip", "-n", n.BMC.Host.NS, "-4", "-o", "addr", "show", "dev", "eth0", "scope", "global").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "198.18.0.104/24") || strings.Contains(string(out), "198.18.0.114") {
+		t.Errorf("cn004's BMC address after setupbmc: %v %s, want 198.18.0.104/24 only", err, out)
+	}
+	st, err := c.Trapctl(ctx, "power", "status", "cn004")
+	t.Logf("trapctl power status cn004 (after setupbmc): %v\n%s", err, st)
+	if err != nil || strings.TrimSpace(st) != "cn004: on" {
+		t.Errorf("power status cn004 over 198.18.0.104: %v %q, want cn004: on", err, st)
+	}
+	evs, err := c.Trapctl(ctx, "events", "cn004")
+	if err != nil || !regexp.MustCompile(`bmc-configured.*BMC 198\.18\.0\.104 mac ([0-9a-f]{2}:){5}[0-9a-f]{2} firmware 9\.08`).MatchString(evs) {
+		t.Errorf("trapctl events cn004: no bmc-configured report (%v):\n%s", err, evs)
+	}
+	if strings.Contains(evs, "lab-bmc-pw") {
+		t.Errorf("cn004's events carry the BMC password")
+	}
 }

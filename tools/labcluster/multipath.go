@@ -99,6 +99,7 @@ func BuildInitrdExtra(ctx context.Context, out string, x InitrdExtra) (string, e
 		ModulesRoot:   k.ModulesRoot,
 		KernelVersion: k.Version,
 		Modules:       append(append([]string{}, initrd.DefaultModules...), x.Modules...),
+		OnDemand:      initrd.BMCModules,
 		HostBinaries:  append(append([]string{}, initrd.DefaultHostBinaries...), x.HostBinaries...),
 		Helpers:       x.Helpers,
 		Files:         x.Files,

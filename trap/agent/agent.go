@@ -70,6 +70,7 @@ type agent struct {
 	manifest  *manifest.Manifest
 	plan      plan.Plan
 	resume    int
+	bmcDone   bool // the BMC set-up ran this boot
 	net       *netup.Result
 	netErr    error
 	trapped   bool
@@ -238,6 +239,7 @@ func (a *agent) run(ctx context.Context) error {
 			left = true
 			continue
 		}
+		a.setupBMC(ctx, m)
 		done, err := a.runPlan(ctx, m)
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -86,6 +86,9 @@ type Config struct {
 	// switching root (tests). Otherwise the agent goes back to the trap.
 	ReturnAfterPlan bool
 	Log             *slog.Logger
+	// BMC is the seam of the in-band BMC set-up (bmcsetup.go); nil: the
+	// kernel's /dev/ipmi0 and bootsrv's secret pull.
+	BMC *BMCSeam
 }
 
 // FileConfig is /etc/trap/config.json, written by the initramfs builder.
