@@ -383,6 +383,13 @@ func (a *agent) fetch(ctx context.Context, attempts int) error {
 	}
 	a.mu.Unlock()
 	a.report(manifest.PhaseManifest, "", a.clock.withUptime(map[string]string{"mode": string(m.Mode)}))
+	if m.Mode == manifest.ModeDiscovery || m.Mode == manifest.ModeService || m.Mode == manifest.ModeInstall {
+		// The hardware report needs every driver in: disks appear only once
+		// the background modules (virtio_blk, ahci, nvme...) are loaded.
+		if err := a.waitModules(ctx); err != nil {
+			a.log.Warn("hardware report before the kernel modules are in", "err", err)
+		}
+	}
 	switch m.Mode {
 	case manifest.ModeDiscovery:
 		inv, _ := json.Marshal(hwinfo.Collect(a.cfg.Root))
