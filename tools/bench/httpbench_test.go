@@ -44,3 +44,40 @@ func FuzzParseWrk(f *testing.F) {
 		parseWrk(s) // must not panic on any input
 	})
 }
+
+func TestWrkFailed(t *testing.T) {
+	for _, tc := range []struct {
+		r    wrkResult
+		fail bool
+	}{
+		{wrkResult{ReqPerSec: 100, Requests: 1000}, false},
+		{wrkResult{ReqPerSec: 100, Requests: 1000, Non2xx: 1}, true},
+		{wrkResult{ReqPerSec: 100, Requests: 1000, Errors: 2}, true},
+	} {
+		if err := tc.r.failed(); (err != nil) != tc.fail {
+			t.Errorf("%+v.failed() = %v, want failure %v", tc.r, err, tc.fail)
+		}
+	}
+}
+
+func TestSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		server, load float64
+		want         string
+	}{
+		{0.99, 0.5, "server"},
+		{0.5, 0.95, "load generator"},
+		{0.95, 0.97, "both"},
+		{0.6, 0.7, "neither"},
+	} {
+		if got := saturated(tc.server, tc.load); got != tc.want {
+			t.Errorf("saturated(%v, %v) = %q, want %q", tc.server, tc.load, got, tc.want)
+		}
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Fatalf("procCPU(self): %v", err)
+	}
+}
