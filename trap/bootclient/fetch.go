@@ -93,7 +93,9 @@ func (f *Fetcher) Manifest(ctx context.Context, server, node string, mac net.Har
 }
 
 // Get fetches and decodes the manifest at u once.
-func (f *Fetcher) Get(ctx context.Context, u string) (*manifest.Manifest, error) { return f.get(ctx, u) }
+func (f *Fetcher) Get(ctx context.Context, u string) (*manifest.Manifest, error) {
+	return f.get(ctx, u)
+}
 
 func (f *Fetcher) get(ctx context.Context, u string) (*manifest.Manifest, error) {
 	c := f.HTTP

@@ -77,7 +77,9 @@ func (s *mapStore) OpenTorrent(_ context.Context, info *metainfo.Info, _ metainf
 	s.done = make([]bool, info.NumPieces())
 	s.doneMu.Unlock()
 	return storage.TorrentImpl{
-		Piece: func(p metainfo.Piece) storage.PieceImpl { return mapPiece{s: s, i: p.Index(), off: p.Offset(), n: p.Length()} },
+		Piece: func(p metainfo.Piece) storage.PieceImpl {
+			return mapPiece{s: s, i: p.Index(), off: p.Offset(), n: p.Length()}
+		},
 		Close: func() error { return nil },
 	}, nil
 }
